@@ -1,0 +1,147 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"entraide/core"
+)
+
+type expertRow struct {
+	PersonID     int64        `db:"person_id"`
+	Organisation string       `db:"organisation"`
+	Available    bool         `db:"available"`
+	AwayUntil    sql.NullTime `db:"away_until"`
+	DailyBudget  int          `db:"daily_budget"`
+	UpdatedAt    time.Time    `db:"updated_at"`
+}
+
+func (r expertRow) expert() core.Expert {
+	e := core.Expert{
+		Person:       core.PersonID(r.PersonID),
+		Organisation: r.Organisation,
+		Available:    r.Available,
+		DailyBudget:  r.DailyBudget,
+		UpdatedAt:    r.UpdatedAt.UTC(),
+	}
+	if r.AwayUntil.Valid {
+		e.AwayUntil = r.AwayUntil.Time.UTC()
+	}
+	return e
+}
+
+type expertTopicRow struct {
+	PersonID int64  `db:"person_id"`
+	Topic    string `db:"topic"`
+}
+
+type expertLangRow struct {
+	PersonID int64  `db:"person_id"`
+	Lang     string `db:"lang"`
+}
+
+const selectExpert = `SELECT person_id, organisation, available, away_until, daily_budget, updated_at FROM experts`
+
+// SaveExpert implements core.Store.
+func (s *Store) SaveExpert(ctx context.Context, e core.Expert) error {
+	err := s.InTx(ctx, func(tx core.Store) error {
+		t := tx.(*Store)
+		id := int64(e.Person)
+		if _, err := t.exec(ctx, `INSERT INTO experts (person_id, organisation, available, away_until, daily_budget, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (person_id) DO UPDATE SET organisation = excluded.organisation, available = excluded.available,
+				away_until = excluded.away_until, daily_budget = excluded.daily_budget, updated_at = excluded.updated_at`,
+			id, e.Organisation, e.Available, nullTime(e.AwayUntil), e.DailyBudget, ts(e.UpdatedAt)); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "DELETE FROM expert_topics WHERE person_id = ?", id); err != nil {
+			return err
+		}
+		for i, topic := range e.Topics {
+			if _, err := t.exec(ctx, "INSERT INTO expert_topics (person_id, position, topic) VALUES (?, ?, ?)", id, i, topic); err != nil {
+				return err
+			}
+		}
+		if _, err := t.exec(ctx, "DELETE FROM expert_languages WHERE person_id = ?", id); err != nil {
+			return err
+		}
+		for _, lang := range e.Languages {
+			if _, err := t.exec(ctx, "INSERT INTO expert_languages (person_id, lang) VALUES (?, ?) ON CONFLICT DO NOTHING", id, lang); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: save expert %d: %w", e.Person, err)
+	}
+	return nil
+}
+
+// DeleteExpert implements core.Store.
+func (s *Store) DeleteExpert(ctx context.Context, id core.PersonID) error {
+	res, err := s.exec(ctx, "DELETE FROM experts WHERE person_id = ?", int64(id))
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete expert %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: delete expert %d: %w", id, core.ErrNotFound)
+	}
+	return nil
+}
+
+// Expert implements core.Store.
+func (s *Store) Expert(ctx context.Context, id core.PersonID) (core.Expert, error) {
+	experts, err := s.experts(ctx, " WHERE person_id = ?", int64(id))
+	if err != nil {
+		return core.Expert{}, err
+	}
+	if len(experts) == 0 {
+		return core.Expert{}, fmt.Errorf("sqlstore: expert %d: %w", id, core.ErrNotFound)
+	}
+	return experts[0], nil
+}
+
+// Experts implements core.Store.
+func (s *Store) Experts(ctx context.Context) ([]core.Expert, error) {
+	return s.experts(ctx, "")
+}
+
+// experts loads the experts a WHERE clause selects, with their topics and
+// languages.
+func (s *Store) experts(ctx context.Context, where string, args ...any) ([]core.Expert, error) {
+	var rows []expertRow
+	if err := s.selectAll(ctx, &rows, selectExpert+where+" ORDER BY person_id", args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: experts: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var topics []expertTopicRow
+	if err := s.selectAll(ctx, &topics, "SELECT person_id, topic FROM expert_topics"+where+" ORDER BY person_id, position", args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: expert topics: %w", err)
+	}
+	var langs []expertLangRow
+	if err := s.selectAll(ctx, &langs, "SELECT person_id, lang FROM expert_languages"+where+" ORDER BY person_id, lang", args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: expert languages: %w", err)
+	}
+	byID := make(map[int64]*core.Expert, len(rows))
+	out := make([]core.Expert, len(rows))
+	for i, r := range rows {
+		out[i] = r.expert()
+		byID[r.PersonID] = &out[i]
+	}
+	for _, t := range topics {
+		if e := byID[t.PersonID]; e != nil {
+			e.Topics = append(e.Topics, t.Topic)
+		}
+	}
+	for _, l := range langs {
+		if e := byID[l.PersonID]; e != nil {
+			e.Languages = append(e.Languages, l.Lang)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,135 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"entraide/core"
+)
+
+type personRow struct {
+	ID          int64     `db:"id"`
+	Platform    string    `db:"platform"`
+	UserID      string    `db:"user_id"`
+	DisplayName string    `db:"display_name"`
+	Lang        string    `db:"lang"`
+	CreatedAt   time.Time `db:"created_at"`
+}
+
+func (r personRow) person() core.Person {
+	return core.Person{
+		ID:          core.PersonID(r.ID),
+		Identity:    core.Identity{Platform: core.Platform(r.Platform), User: r.UserID},
+		DisplayName: r.DisplayName,
+		Lang:        r.Lang,
+		CreatedAt:   r.CreatedAt.UTC(),
+	}
+}
+
+const selectPerson = `SELECT p.id, i.platform, i.user_id, p.display_name, p.lang, p.created_at
+	FROM people p JOIN identities i ON i.person_id = p.id`
+
+// EnsurePerson implements core.Store.
+func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName string, at time.Time) (core.Person, error) {
+	if err := id.Validate(); err != nil {
+		return core.Person{}, fmt.Errorf("sqlstore: ensure person: %w", err)
+	}
+	var p core.Person
+	err := s.InTx(ctx, func(tx core.Store) error {
+		t := tx.(*Store)
+		var err error
+		p, err = t.PersonByIdentity(ctx, id)
+		if err == nil {
+			if displayName != "" && displayName != p.DisplayName {
+				if _, err := t.exec(ctx, "UPDATE people SET display_name = ? WHERE id = ?", displayName, int64(p.ID)); err != nil {
+					return fmt.Errorf("rename: %w", err)
+				}
+				p.DisplayName = displayName
+			}
+			return nil
+		}
+		if !errors.Is(err, core.ErrNotFound) {
+			return err
+		}
+		var pid int64
+		if err := t.get(ctx, &pid, "INSERT INTO people (display_name, lang, created_at) VALUES (?, '', ?) RETURNING id",
+			displayName, ts(at)); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		if _, err := t.exec(ctx, "INSERT INTO identities (platform, user_id, person_id) VALUES (?, ?, ?)",
+			string(id.Platform), id.User, pid); err != nil {
+			return fmt.Errorf("insert identity: %w", err)
+		}
+		p = core.Person{ID: core.PersonID(pid), Identity: id, DisplayName: displayName, CreatedAt: ts(at)}
+		return nil
+	})
+	if err != nil && isUniqueViolation(err) && !s.inTx {
+		// Another process created the same person in the meantime.
+		return s.PersonByIdentity(ctx, id)
+	}
+	if err != nil {
+		return core.Person{}, fmt.Errorf("sqlstore: ensure person %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Person implements core.Store.
+func (s *Store) Person(ctx context.Context, id core.PersonID) (core.Person, error) {
+	var r personRow
+	if err := s.get(ctx, &r, selectPerson+" WHERE p.id = ? ORDER BY i.platform, i.user_id LIMIT 1", int64(id)); err != nil {
+		return core.Person{}, notFound(err, fmt.Sprintf("sqlstore: person %d", id))
+	}
+	return r.person(), nil
+}
+
+// PersonByIdentity implements core.Store.
+func (s *Store) PersonByIdentity(ctx context.Context, id core.Identity) (core.Person, error) {
+	var r personRow
+	if err := s.get(ctx, &r, selectPerson+" WHERE i.platform = ? AND i.user_id = ?", string(id.Platform), id.User); err != nil {
+		return core.Person{}, notFound(err, "sqlstore: person "+id.String())
+	}
+	return r.person(), nil
+}
+
+// SetPersonLang implements core.Store.
+func (s *Store) SetPersonLang(ctx context.Context, id core.PersonID, lang string) error {
+	res, err := s.exec(ctx, "UPDATE people SET lang = ? WHERE id = ?", lang, int64(id))
+	if err != nil {
+		return fmt.Errorf("sqlstore: set language of person %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: set language of person %d: %w", id, core.ErrNotFound)
+	}
+	return nil
+}
+
+// EnsureRoom implements core.Store. An empty room id (a direct message)
+// belongs to the default community and is not recorded.
+func (s *Store) EnsureRoom(ctx context.Context, room core.Room, at time.Time) (core.CommunityID, error) {
+	var id int64
+	if room.ID != "" {
+		err := s.get(ctx, &id, "SELECT community_id FROM rooms WHERE platform = ? AND room_id = ?", string(room.Platform), room.ID)
+		if err == nil {
+			return core.CommunityID(id), nil
+		}
+		if e := notFound(err, ""); !errors.Is(e, core.ErrNotFound) {
+			return 0, fmt.Errorf("sqlstore: room %s %s: %w", room.Platform, room.ID, err)
+		}
+	}
+	if err := s.get(ctx, &id, "SELECT id FROM communities WHERE name = ?", core.DefaultCommunity); err != nil {
+		return 0, notFound(err, "sqlstore: default community")
+	}
+	if room.ID == "" {
+		return core.CommunityID(id), nil
+	}
+	if _, err := s.exec(ctx, `INSERT INTO rooms (platform, room_id, community_id, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (platform, room_id) DO NOTHING`, string(room.Platform), room.ID, id, ts(at)); err != nil {
+		return 0, fmt.Errorf("sqlstore: add room %s %s: %w", room.Platform, room.ID, err)
+	}
+	if err := s.get(ctx, &id, "SELECT community_id FROM rooms WHERE platform = ? AND room_id = ?", string(room.Platform), room.ID); err != nil {
+		return 0, fmt.Errorf("sqlstore: room %s %s: %w", room.Platform, room.ID, err)
+	}
+	return core.CommunityID(id), nil
+}

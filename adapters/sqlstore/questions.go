@@ -1,0 +1,246 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"entraide/core"
+)
+
+type questionRow struct {
+	ID             int64     `db:"id"`
+	CommunityID    int64     `db:"community_id"`
+	AskerID        int64     `db:"asker_id"`
+	Body           string    `db:"body"`
+	Lang           string    `db:"lang"`
+	State          string    `db:"state"`
+	OriginPlatform string    `db:"origin_platform"`
+	OriginRoom     string    `db:"origin_room"`
+	OriginMessage  string    `db:"origin_message"`
+	OriginThread   string    `db:"origin_thread"`
+	OriginDM       bool      `db:"origin_dm"`
+	CreatedAt      time.Time `db:"created_at"`
+	UpdatedAt      time.Time `db:"updated_at"`
+}
+
+func (r questionRow) question() core.Question {
+	return core.Question{
+		ID:        core.QuestionID(r.ID),
+		Community: core.CommunityID(r.CommunityID),
+		Asker:     core.PersonID(r.AskerID),
+		Text:      r.Body,
+		Lang:      r.Lang,
+		State:     core.State(r.State),
+		Origin: core.MessageRef{
+			Platform: core.Platform(r.OriginPlatform), Room: r.OriginRoom,
+			Message: r.OriginMessage, Thread: r.OriginThread, DM: r.OriginDM,
+		},
+		CreatedAt: r.CreatedAt.UTC(),
+		UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+const selectQuestion = `SELECT id, community_id, asker_id, body, lang, state, origin_platform, origin_room,
+	origin_message, origin_thread, origin_dm, created_at, updated_at FROM questions`
+
+// CreateQuestion implements core.Store.
+func (s *Store) CreateQuestion(ctx context.Context, q core.Question) (core.Question, error) {
+	if !q.State.Valid() {
+		return core.Question{}, fmt.Errorf("sqlstore: create question: %w: state %q", core.ErrInvalid, q.State)
+	}
+	q.CreatedAt, q.UpdatedAt = ts(q.CreatedAt), ts(q.UpdatedAt)
+	var id int64
+	err := s.get(ctx, &id, `INSERT INTO questions (community_id, asker_id, body, lang, state, origin_platform, origin_room,
+		origin_message, origin_thread, origin_dm, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		int64(q.Community), int64(q.Asker), q.Text, q.Lang, string(q.State), string(q.Origin.Platform), q.Origin.Room,
+		q.Origin.Message, q.Origin.Thread, q.Origin.DM, q.CreatedAt, q.UpdatedAt)
+	if err != nil {
+		return core.Question{}, fmt.Errorf("sqlstore: create question: %w", err)
+	}
+	q.ID = core.QuestionID(id)
+	return q, nil
+}
+
+// Question implements core.Store.
+func (s *Store) Question(ctx context.Context, id core.QuestionID) (core.Question, error) {
+	var r questionRow
+	if err := s.get(ctx, &r, selectQuestion+" WHERE id = ?", int64(id)); err != nil {
+		return core.Question{}, notFound(err, fmt.Sprintf("sqlstore: question %d", id))
+	}
+	return r.question(), nil
+}
+
+// SetQuestionState implements core.Store.
+func (s *Store) SetQuestionState(ctx context.Context, id core.QuestionID, from, to core.State, at time.Time) error {
+	res, err := s.exec(ctx, "UPDATE questions SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+		string(to), ts(at), int64(id), string(from))
+	if err != nil {
+		return fmt.Errorf("sqlstore: question %d %s -> %s: %w", id, from, to, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Question(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("sqlstore: question %d %s -> %s: %w: it is no longer %s", id, from, to, core.ErrConflict, from)
+	}
+	return nil
+}
+
+// QuestionsByAsker implements core.Store.
+func (s *Store) QuestionsByAsker(ctx context.Context, asker core.PersonID, states ...core.State) ([]core.Question, error) {
+	query := selectQuestion + " WHERE asker_id = ?"
+	args := []any{int64(asker)}
+	if len(states) > 0 {
+		query += " AND state IN (?" + strings.Repeat(", ?", len(states)-1) + ")"
+		for _, st := range states {
+			args = append(args, string(st))
+		}
+	}
+	var rows []questionRow
+	if err := s.selectAll(ctx, &rows, query+" ORDER BY id", args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: questions of %d: %w", asker, err)
+	}
+	out := make([]core.Question, len(rows))
+	for i, r := range rows {
+		out[i] = r.question()
+	}
+	return out, nil
+}
+
+type routingRow struct {
+	QuestionID int64     `db:"question_id"`
+	ExpertID   int64     `db:"expert_id"`
+	Status     string    `db:"status"`
+	RoutedAt   time.Time `db:"routed_at"`
+}
+
+func (r routingRow) routing() core.Routing {
+	return core.Routing{
+		Question: core.QuestionID(r.QuestionID), Expert: core.PersonID(r.ExpertID),
+		Status: core.RoutingStatus(r.Status), RoutedAt: r.RoutedAt.UTC(),
+	}
+}
+
+func routings(rows []routingRow) []core.Routing {
+	out := make([]core.Routing, len(rows))
+	for i, r := range rows {
+		out[i] = r.routing()
+	}
+	return out
+}
+
+// AddRouting implements core.Store.
+func (s *Store) AddRouting(ctx context.Context, r core.Routing) error {
+	_, err := s.exec(ctx, "INSERT INTO routings (question_id, expert_id, status, routed_at) VALUES (?, ?, ?, ?)",
+		int64(r.Question), int64(r.Expert), string(r.Status), ts(r.RoutedAt))
+	if isUniqueViolation(err) {
+		return fmt.Errorf("sqlstore: route question %d to %d: %w: already routed", r.Question, r.Expert, core.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: route question %d to %d: %w", r.Question, r.Expert, err)
+	}
+	return nil
+}
+
+// Routings implements core.Store.
+func (s *Store) Routings(ctx context.Context, q core.QuestionID) ([]core.Routing, error) {
+	var rows []routingRow
+	if err := s.selectAll(ctx, &rows, `SELECT question_id, expert_id, status, routed_at FROM routings
+		WHERE question_id = ? ORDER BY routed_at, expert_id`, int64(q)); err != nil {
+		return nil, fmt.Errorf("sqlstore: routings of question %d: %w", q, err)
+	}
+	return routings(rows), nil
+}
+
+// PendingRoutings implements core.Store.
+func (s *Store) PendingRoutings(ctx context.Context, expert core.PersonID) ([]core.Routing, error) {
+	var rows []routingRow
+	if err := s.selectAll(ctx, &rows, `SELECT r.question_id, r.expert_id, r.status, r.routed_at
+		FROM routings r JOIN questions q ON q.id = r.question_id
+		WHERE r.expert_id = ? AND r.status = ? AND q.state NOT IN (?, ?)
+		ORDER BY r.routed_at, r.question_id`,
+		int64(expert), string(core.RoutingAsked), string(core.StateResolved), string(core.StateExpired)); err != nil {
+		return nil, fmt.Errorf("sqlstore: pending routings of %d: %w", expert, err)
+	}
+	return routings(rows), nil
+}
+
+// SetRoutingStatus implements core.Store.
+func (s *Store) SetRoutingStatus(ctx context.Context, q core.QuestionID, expert core.PersonID, status core.RoutingStatus) error {
+	res, err := s.exec(ctx, "UPDATE routings SET status = ? WHERE question_id = ? AND expert_id = ?", string(status), int64(q), int64(expert))
+	if err != nil {
+		return fmt.Errorf("sqlstore: routing of question %d to %d: %w", q, expert, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: routing of question %d to %d: %w", q, expert, core.ErrNotFound)
+	}
+	return nil
+}
+
+// CountRoutingsSince implements core.Store.
+func (s *Store) CountRoutingsSince(ctx context.Context, expert core.PersonID, since time.Time) (int, error) {
+	var n int
+	if err := s.get(ctx, &n, "SELECT COUNT(*) FROM routings WHERE expert_id = ? AND routed_at >= ?", int64(expert), ts(since)); err != nil {
+		return 0, fmt.Errorf("sqlstore: count routings of %d: %w", expert, err)
+	}
+	return n, nil
+}
+
+type answerRow struct {
+	ID         int64     `db:"id"`
+	QuestionID int64     `db:"question_id"`
+	AuthorID   int64     `db:"author_id"`
+	Body       string    `db:"body"`
+	CreatedAt  time.Time `db:"created_at"`
+}
+
+// AddAnswer implements core.Store.
+func (s *Store) AddAnswer(ctx context.Context, a core.Answer) (core.Answer, error) {
+	a.CreatedAt = ts(a.CreatedAt)
+	var id int64
+	if err := s.get(ctx, &id, "INSERT INTO answers (question_id, author_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+		int64(a.Question), int64(a.Author), a.Text, a.CreatedAt); err != nil {
+		return core.Answer{}, fmt.Errorf("sqlstore: add answer to question %d: %w", a.Question, err)
+	}
+	a.ID = core.AnswerID(id)
+	return a, nil
+}
+
+// Answers implements core.Store.
+func (s *Store) Answers(ctx context.Context, q core.QuestionID) ([]core.Answer, error) {
+	var rows []answerRow
+	if err := s.selectAll(ctx, &rows, "SELECT id, question_id, author_id, body, created_at FROM answers WHERE question_id = ? ORDER BY id", int64(q)); err != nil {
+		return nil, fmt.Errorf("sqlstore: answers of question %d: %w", q, err)
+	}
+	out := make([]core.Answer, len(rows))
+	for i, r := range rows {
+		out[i] = core.Answer{ID: core.AnswerID(r.ID), Question: core.QuestionID(r.QuestionID),
+			Author: core.PersonID(r.AuthorID), Text: r.Body, CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// Checkpoint implements core.Store.
+func (s *Store) Checkpoint(ctx context.Context, key string) (string, error) {
+	var v []string
+	if err := s.selectAll(ctx, &v, "SELECT value FROM checkpoints WHERE key = ?", key); err != nil {
+		return "", fmt.Errorf("sqlstore: checkpoint %q: %w", key, err)
+	}
+	if len(v) == 0 {
+		return "", nil
+	}
+	return v[0], nil
+}
+
+// SetCheckpoint implements core.Store.
+func (s *Store) SetCheckpoint(ctx context.Context, key, value string) error {
+	if _, err := s.exec(ctx, `INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		key, value, ts(time.Now())); err != nil {
+		return fmt.Errorf("sqlstore: set checkpoint %q: %w", key, err)
+	}
+	return nil
+}

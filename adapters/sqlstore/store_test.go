@@ -1,0 +1,96 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"entraide/adapters/sqlstore/sqlstoretest"
+
+	"entraide/adapters/sqlstore"
+	"entraide/core"
+	"entraide/core/storetest"
+)
+
+func openSQLite(t *testing.T) core.Store   { return sqlstoretest.SQLite(t) }
+func openPostgres(t *testing.T) core.Store { return sqlstoretest.Postgres(t) }
+
+func TestContractSQLite(t *testing.T)   { storetest.Run(t, openSQLite) }
+func TestContractPostgres(t *testing.T) { storetest.Run(t, openPostgres) }
+func TestNetworkSQLite(t *testing.T)    { storetest.Network(t, openSQLite) }
+func TestNetworkPostgres(t *testing.T)  { storetest.Network(t, openPostgres) }
+
+func TestMigrationsMatchAcrossBackends(t *testing.T) {
+	lite, err := sqlstore.Migrations(sqlstore.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := sqlstore.Migrations(sqlstore.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lite) == 0 || len(lite) != len(pg) {
+		t.Fatalf("%d SQLite migrations, %d PostgreSQL ones", len(lite), len(pg))
+	}
+	for i := range lite {
+		if lite[i].Version != pg[i].Version || lite[i].Name != pg[i].Name {
+			t.Errorf("migration %d: %s (SQLite) against %s (PostgreSQL)", i, lite[i].Name, pg[i].Name)
+		}
+	}
+}
+
+func TestReopenKeepsDataAndRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "entraide.db")
+	s, err := sqlstore.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.EnsurePerson(ctx, core.Identity{Platform: "console", User: "alice"}, "", core.SystemClock{}.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlstore.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	again, err := s.PersonByIdentity(ctx, core.Identity{Platform: "console", User: "alice"})
+	if err != nil || again.ID != p.ID {
+		t.Fatalf("after reopen: %+v, %v", again, err)
+	}
+	if _, err := s.DB().Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', CURRENT_TIMESTAMP)"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = sqlstore.Open(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "newer entraide") {
+		t.Fatalf("opening a newer schema: %v, want a clear refusal", err)
+	}
+}
+
+func TestOpenErrorsSayWhatFailed(t *testing.T) {
+	_, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "missing-dir", "x.db"))
+	if err == nil || !strings.Contains(err.Error(), "sqlite") {
+		t.Fatalf("Open in a missing directory: %v", err)
+	}
+	_, err = sqlstore.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err == nil || !strings.Contains(err.Error(), "postgres") {
+		t.Fatalf("Open of an unreachable PostgreSQL: %v", err)
+	}
+}
+
+func TestDialectOf(t *testing.T) {
+	for in, want := range map[string]sqlstore.Dialect{
+		"postgres://u@h/db":   sqlstore.Postgres,
+		"postgresql://u@h/db": sqlstore.Postgres,
+		"entraide.db":         sqlstore.SQLite,
+		"/var/lib/e.db":       sqlstore.SQLite,
+	} {
+		if got := sqlstore.DialectOf(in); got != want {
+			t.Errorf("DialectOf(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+

@@ -1,0 +1,389 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Config tunes the network.
+type Config struct {
+	// RouteLimit is how many experts are asked about one question.
+	RouteLimit int
+	// DailyBudget is how many questions an expert is asked per 24 hours at
+	// most, unless the expert set a budget of their own.
+	DailyBudget int
+}
+
+// DefaultConfig returns the settings used when none are given.
+func DefaultConfig() Config { return Config{RouteLimit: 3, DailyBudget: 5} }
+
+// Validate reports settings out of range.
+func (c Config) Validate() error {
+	if c.RouteLimit < 1 || c.RouteLimit > 50 {
+		return fmt.Errorf("%w: route limit %d: want 1 to 50 experts per question", ErrInvalid, c.RouteLimit)
+	}
+	if c.DailyBudget < 1 || c.DailyBudget > 1000 {
+		return fmt.Errorf("%w: daily budget %d: want 1 to 1000 questions per expert per day", ErrInvalid, c.DailyBudget)
+	}
+	return nil
+}
+
+// Network is what entraide does, whatever the platform: it takes questions,
+// routes them to experts, records answers and resolutions. Its methods
+// return what happened; the conversation layer tells people.
+type Network struct {
+	store  Store
+	router Router
+	clock  Clock
+	cfg    Config
+}
+
+// NewNetwork returns a Network over a store. A nil router routes by declared
+// topics; a nil clock is the system clock.
+func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, error) {
+	if store == nil {
+		return nil, errors.New("core: new network: nil store")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("core: new network: %w", err)
+	}
+	if router == nil {
+		router = TopicRouter{Store: store}
+	}
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	return &Network{store: store, router: router, clock: clock, cfg: cfg}, nil
+}
+
+// Store returns the network's store.
+func (n *Network) Store() Store { return n.store }
+
+// Clock returns the network's clock.
+func (n *Network) Clock() Clock { return n.clock }
+
+// Asked is the outcome of a question: the question as stored, its asker and
+// the experts it was routed to (none when no expert matched).
+type Asked struct {
+	Question Question
+	Asker    Person
+	Experts  []Person
+}
+
+// Ask records a question asked by asker at origin and routes it to the best
+// eligible experts.
+func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text string, origin MessageRef) (Asked, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Asked{}, fmt.Errorf("%w: empty question", ErrInvalid)
+	}
+	if len(text) > MaxQuestionLen {
+		return Asked{}, fmt.Errorf("%w: question of %d bytes, at most %d", ErrInvalid, len(text), MaxQuestionLen)
+	}
+	if !utf8.ValidString(text) {
+		return Asked{}, fmt.Errorf("%w: question is not valid UTF-8", ErrInvalid)
+	}
+	now := n.clock.Now()
+	person, err := n.store.EnsurePerson(ctx, asker, displayName, now)
+	if err != nil {
+		return Asked{}, fmt.Errorf("core: ask: %w", err)
+	}
+	room := Room{Platform: origin.Platform, ID: origin.Room}
+	if origin.DM {
+		room.ID = ""
+	}
+	community, err := n.store.EnsureRoom(ctx, room, now)
+	if err != nil {
+		return Asked{}, fmt.Errorf("core: ask: %w", err)
+	}
+	q := Question{
+		Community: community, Asker: person.ID, Text: text, Lang: person.Lang,
+		State: StateOpen, Origin: origin, CreatedAt: now, UpdatedAt: now,
+	}
+	ids, err := n.router.Route(ctx, q, n.cfg.RouteLimit, n.eligible(ctx, person.ID, now))
+	if err != nil {
+		return Asked{}, fmt.Errorf("core: ask: route: %w", err)
+	}
+	var experts []Person
+	for _, id := range ids {
+		p, err := n.store.Person(ctx, id)
+		if err != nil {
+			return Asked{}, fmt.Errorf("core: ask: expert %d: %w", id, err)
+		}
+		experts = append(experts, p)
+	}
+	err = n.store.InTx(ctx, func(tx Store) error {
+		var err error
+		if q, err = tx.CreateQuestion(ctx, q); err != nil {
+			return err
+		}
+		if len(experts) == 0 {
+			return nil
+		}
+		for _, e := range experts {
+			if err := tx.AddRouting(ctx, Routing{Question: q.ID, Expert: e.ID, Status: RoutingAsked, RoutedAt: now}); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetQuestionState(ctx, q.ID, StateOpen, StateRouted, now); err != nil {
+			return err
+		}
+		return q.Transition(StateRouted, now)
+	})
+	if err != nil {
+		return Asked{}, fmt.Errorf("core: ask: %w", err)
+	}
+	return Asked{Question: q, Asker: person, Experts: experts}, nil
+}
+
+// eligible returns the filter that keeps the asker, unavailable experts and
+// experts over their daily budget out of routing. A store error makes the
+// expert ineligible: better to ask someone else than to fail the question.
+func (n *Network) eligible(ctx context.Context, asker PersonID, now time.Time) func(PersonID) bool {
+	return func(id PersonID) bool {
+		if id == asker {
+			return false
+		}
+		e, err := n.store.Expert(ctx, id)
+		if err != nil || !e.AvailableAt(now) {
+			return false
+		}
+		budget := e.DailyBudget
+		if budget <= 0 {
+			budget = n.cfg.DailyBudget
+		}
+		count, err := n.store.CountRoutingsSince(ctx, id, now.Add(-24*time.Hour))
+		return err == nil && count < budget
+	}
+}
+
+// DeclareExpert puts who in the expert directory with the given topics,
+// replacing the topics they declared before, and makes them available.
+func (n *Network) DeclareExpert(ctx context.Context, who Identity, displayName string, topics []string) (Expert, error) {
+	if len(topics) == 0 {
+		return Expert{}, fmt.Errorf("%w: no topic given", ErrInvalid)
+	}
+	now := n.clock.Now()
+	person, err := n.store.EnsurePerson(ctx, who, displayName, now)
+	if err != nil {
+		return Expert{}, fmt.Errorf("core: declare expert: %w", err)
+	}
+	e, err := n.store.Expert(ctx, person.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		e = Expert{Person: person.ID}
+	case err != nil:
+		return Expert{}, fmt.Errorf("core: declare expert: %w", err)
+	}
+	e.Topics, e.Available, e.UpdatedAt = topics, true, now
+	if err := n.store.SaveExpert(ctx, e); err != nil {
+		return Expert{}, fmt.Errorf("core: declare expert: %w", err)
+	}
+	return e, nil
+}
+
+// LeaveDirectory takes who out of the expert directory. It fails with
+// ErrNotFound when who was not in it.
+func (n *Network) LeaveDirectory(ctx context.Context, who Identity) error {
+	person, err := n.store.PersonByIdentity(ctx, who)
+	if err != nil {
+		return fmt.Errorf("core: leave directory: %w", err)
+	}
+	if err := n.store.DeleteExpert(ctx, person.ID); err != nil {
+		return fmt.Errorf("core: leave directory: %w", err)
+	}
+	return nil
+}
+
+// Answered is the outcome of an answer: the question (in its new state), the
+// answer, its author and the asker to tell.
+type Answered struct {
+	Question Question
+	Answer   Answer
+	Author   Person
+	Asker    Person
+}
+
+// Answer records text as author's answer to question id. When id is zero the
+// question is the only one routed to author and still waiting for their
+// answer; with several, the error is an *AmbiguousError listing them.
+func (n *Network) Answer(ctx context.Context, author Identity, displayName string, id QuestionID, text string) (Answered, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Answered{}, fmt.Errorf("%w: empty answer", ErrInvalid)
+	}
+	if len(text) > MaxAnswerLen {
+		return Answered{}, fmt.Errorf("%w: answer of %d bytes, at most %d", ErrInvalid, len(text), MaxAnswerLen)
+	}
+	if !utf8.ValidString(text) {
+		return Answered{}, fmt.Errorf("%w: answer is not valid UTF-8", ErrInvalid)
+	}
+	now := n.clock.Now()
+	person, err := n.store.EnsurePerson(ctx, author, displayName, now)
+	if err != nil {
+		return Answered{}, fmt.Errorf("core: answer: %w", err)
+	}
+	if id == 0 {
+		if id, err = n.pendingQuestion(ctx, person.ID); err != nil {
+			return Answered{}, fmt.Errorf("core: answer: %w", err)
+		}
+	}
+	var out Answered
+	err = n.store.InTx(ctx, func(tx Store) error {
+		q, err := tx.Question(ctx, id)
+		if err != nil {
+			return err
+		}
+		if q.Asker == person.ID {
+			return fmt.Errorf("%w: question %d is yours", ErrForbidden, id)
+		}
+		if q.State.Final() {
+			return fmt.Errorf("%w: question %d is %s", ErrConflict, id, q.State)
+		}
+		a, err := tx.AddAnswer(ctx, Answer{Question: id, Author: person.ID, Text: text, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		err = tx.SetRoutingStatus(ctx, id, person.ID, RoutingAnswered)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if q, err = advance(ctx, tx, id, StateAnswered, now); err != nil {
+			return err
+		}
+		asker, err := tx.Person(ctx, q.Asker)
+		if err != nil {
+			return err
+		}
+		out = Answered{Question: q, Answer: a, Author: person, Asker: asker}
+		return nil
+	})
+	if err != nil {
+		return Answered{}, fmt.Errorf("core: answer question %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// pendingQuestion returns the only question waiting for expert's answer.
+func (n *Network) pendingQuestion(ctx context.Context, expert PersonID) (QuestionID, error) {
+	pending, err := n.store.PendingRoutings(ctx, expert)
+	if err != nil {
+		return 0, err
+	}
+	switch len(pending) {
+	case 0:
+		return 0, fmt.Errorf("%w: no question is waiting for your answer", ErrNotFound)
+	case 1:
+		return pending[0].Question, nil
+	}
+	ids := make([]QuestionID, len(pending))
+	for i, r := range pending {
+		ids[i] = r.Question
+	}
+	return 0, &AmbiguousError{Candidates: ids}
+}
+
+// Resolved is the outcome of a resolution: the question and its answers.
+type Resolved struct {
+	Question Question
+	Answers  []Answer
+}
+
+// Resolve marks question id as solved. Only its asker may. When id is zero
+// the question is the asker's only one still open; with several, the error
+// is an *AmbiguousError listing them.
+func (n *Network) Resolve(ctx context.Context, who Identity, id QuestionID) (Resolved, error) {
+	person, err := n.store.PersonByIdentity(ctx, who)
+	if errors.Is(err, ErrNotFound) {
+		return Resolved{}, fmt.Errorf("core: resolve: %w: you have asked no question", ErrNotFound)
+	}
+	if err != nil {
+		return Resolved{}, fmt.Errorf("core: resolve: %w", err)
+	}
+	if id == 0 {
+		open, err := n.store.QuestionsByAsker(ctx, person.ID, StateOpen, StateRouted, StateAnswered)
+		if err != nil {
+			return Resolved{}, fmt.Errorf("core: resolve: %w", err)
+		}
+		switch len(open) {
+		case 0:
+			return Resolved{}, fmt.Errorf("core: resolve: %w: you have no open question", ErrNotFound)
+		case 1:
+			id = open[0].ID
+		default:
+			ids := make([]QuestionID, len(open))
+			for i, q := range open {
+				ids[i] = q.ID
+			}
+			return Resolved{}, fmt.Errorf("core: resolve: %w", &AmbiguousError{Candidates: ids})
+		}
+	}
+	now := n.clock.Now()
+	var out Resolved
+	err = n.store.InTx(ctx, func(tx Store) error {
+		q, err := tx.Question(ctx, id)
+		if err != nil {
+			return err
+		}
+		if q.Asker != person.ID {
+			return fmt.Errorf("%w: only the asker may resolve question %d", ErrForbidden, id)
+		}
+		if q, err = advance(ctx, tx, id, StateResolved, now); err != nil {
+			return err
+		}
+		answers, err := tx.Answers(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = Resolved{Question: q, Answers: answers}
+		return nil
+	})
+	if err != nil {
+		return Resolved{}, fmt.Errorf("core: resolve question %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// SetLang records who's preferred language.
+func (n *Network) SetLang(ctx context.Context, who Identity, displayName, lang string) error {
+	person, err := n.store.EnsurePerson(ctx, who, displayName, n.clock.Now())
+	if err != nil {
+		return fmt.Errorf("core: set language: %w", err)
+	}
+	if err := n.store.SetPersonLang(ctx, person.ID, lang); err != nil {
+		return fmt.Errorf("core: set language: %w", err)
+	}
+	return nil
+}
+
+// PersonByIdentity returns the person behind an identity.
+func (n *Network) PersonByIdentity(ctx context.Context, id Identity) (Person, error) {
+	return n.store.PersonByIdentity(ctx, id)
+}
+
+// advance moves question id to state to, reading its state afresh when
+// another writer changed it between the read and the write (two experts
+// answering at once), a few times before it gives up.
+func advance(ctx context.Context, tx Store, id QuestionID, to State, now time.Time) (Question, error) {
+	for attempt := 0; ; attempt++ {
+		q, err := tx.Question(ctx, id)
+		if err != nil {
+			return Question{}, err
+		}
+		from := q.State
+		if err := q.Transition(to, now); err != nil {
+			return Question{}, err
+		}
+		err = tx.SetQuestionState(ctx, id, from, to, now)
+		if err == nil {
+			return q, nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt == 3 {
+			return Question{}, err
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// Router picks the experts to ask about a question: at most limit of them,
+// best first, among those for which eligible returns true. The asker is
+// never eligible.
+type Router interface {
+	Route(ctx context.Context, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error)
+}
+
+// TopicRouter routes a question to the experts whose declared topics appear
+// in it: a topic matches when each of its terms is a term of the question.
+// Experts who match more, and more specific (longer), topics come first. It
+// is the simple router of the walking skeleton; core/match has the learned
+// one.
+type TopicRouter struct {
+	Store Store
+}
+
+var _ Router = TopicRouter{}
+
+// Route implements Router.
+func (r TopicRouter) Route(ctx context.Context, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error) {
+	experts, err := r.Store.Experts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("topic router: %w", err)
+	}
+	words := map[string]bool{}
+	for _, t := range Terms(q.Text) {
+		words[t] = true
+	}
+	type scored struct {
+		id    PersonID
+		score int
+	}
+	var found []scored
+	for _, e := range experts {
+		score := 0
+		for _, topic := range e.Topics {
+			terms := Terms(topic)
+			if len(terms) == 0 {
+				continue
+			}
+			all := true
+			for _, t := range terms {
+				if !words[t] {
+					all = false
+					break
+				}
+			}
+			if all {
+				score += len(terms)
+			}
+		}
+		if score > 0 && (eligible == nil || eligible(e.Person)) {
+			found = append(found, scored{e.Person, score})
+		}
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].score != found[j].score {
+			return found[i].score > found[j].score
+		}
+		return found[i].id < found[j].id
+	})
+	if len(found) > limit {
+		found = found[:limit]
+	}
+	ids := make([]PersonID, len(found))
+	for i, f := range found {
+		ids[i] = f.id
+	}
+	return ids, nil
+}

@@ -1,0 +1,295 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"entraide/core"
+)
+
+// Network runs the core.Network scenarios over stores that open gives.
+func Network(t *testing.T, open Open) {
+	tests := map[string]func(*testing.T, *fixture){
+		"RoutesToMatchingExpertOnly":  testRoutesToMatchingExpert,
+		"AnswerWithoutIDWhenOne":      testAnswerWithoutID,
+		"AnswerWithoutIDIsAmbiguous":  testAnswerAmbiguous,
+		"NoExpertLeavesQuestionOpen":  testNoExpert,
+		"AskerIsNeverRouted":          testAskerNeverRouted,
+		"DailyBudget":                 testDailyBudget,
+		"AwayExpertsAreSkipped":       testAway,
+		"Resolve":                     testResolve,
+		"LeaveDirectory":              testLeave,
+		"BadInput":                    testBadInput,
+		"ConcurrentAnswersBothKept":   testConcurrentAnswers,
+		"RouteLimitKeepsBestExperts":  testRouteLimit,
+		"DirectMessageQuestionOrigin": testDMOrigin,
+	}
+	for name, test := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			clock := core.NewManualClock(t0)
+			cfg := core.DefaultConfig()
+			cfg.DailyBudget = 2
+			n, err := core.NewNetwork(s, nil, clock, cfg)
+			check(t, err)
+			test(t, &fixture{t: t, n: n, s: s, clock: clock})
+		})
+	}
+}
+
+type fixture struct {
+	t     *testing.T
+	n     *core.Network
+	s     core.Store
+	clock *core.ManualClock
+}
+
+func id(user string) core.Identity { return core.Identity{Platform: "test", User: user} }
+
+func (f *fixture) expert(user string, topics ...string) core.Expert {
+	f.t.Helper()
+	return must(f.n.DeclareExpert(context.Background(), id(user), user, topics))
+}
+
+func (f *fixture) ask(user, text string) core.Asked {
+	f.t.Helper()
+	return must(f.n.Ask(context.Background(), id(user), user, text,
+		core.MessageRef{Platform: "test", Room: "#general", Message: "m-" + text, Thread: "m-" + text}))
+}
+
+func names(people []core.Person) string {
+	var out []string
+	for _, p := range people {
+		out = append(out, p.Identity.User)
+	}
+	return strings.Join(out, ",")
+}
+
+const marche = "Comment rédiger le cahier des charges d'un marché public de fournitures ?"
+
+func testRoutesToMatchingExpert(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics", "achats")
+	f.expert("carol", "ressources humaines", "congés")
+	asked := f.ask("alice", marche)
+	if names(asked.Experts) != "bob" {
+		t.Fatalf("routed to %q, want bob only", names(asked.Experts))
+	}
+	if asked.Question.State != core.StateRouted || asked.Asker.Identity.User != "alice" {
+		t.Fatalf("asked = %+v", asked)
+	}
+	stored := must(f.s.Question(ctx, asked.Question.ID))
+	if stored.State != core.StateRouted || stored.Text != marche {
+		t.Fatalf("stored %+v", stored)
+	}
+	rs := must(f.s.Routings(ctx, asked.Question.ID))
+	if len(rs) != 1 || rs[0].Expert != asked.Experts[0].ID {
+		t.Fatalf("routings %+v", rs)
+	}
+}
+
+func testAnswerWithoutID(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics")
+	asked := f.ask("alice", marche)
+	f.clock.Advance(10 * time.Minute)
+	got := must(f.n.Answer(ctx, id("bob"), "Bob", 0, "Partez du modèle de la DAJ."))
+	if got.Question.ID != asked.Question.ID || got.Question.State != core.StateAnswered ||
+		got.Asker.Identity.User != "alice" || got.Author.DisplayName != "Bob" || got.Answer.Text != "Partez du modèle de la DAJ." {
+		t.Fatalf("answered = %+v", got)
+	}
+	if stored := must(f.s.Question(ctx, asked.Question.ID)); stored.State != core.StateAnswered {
+		t.Fatalf("state %s", stored.State)
+	}
+	if pending := must(f.s.PendingRoutings(ctx, got.Author.ID)); len(pending) != 0 {
+		t.Fatalf("still pending: %+v", pending)
+	}
+	// A second answer, by someone not asked, is welcome too.
+	second := must(f.n.Answer(ctx, id("dan"), "", asked.Question.ID, "Voir aussi le guide de l'achat public."))
+	if second.Question.State != core.StateAnswered {
+		t.Fatalf("second answer: %+v", second)
+	}
+	if answers := must(f.s.Answers(ctx, asked.Question.ID)); len(answers) != 2 {
+		t.Fatalf("answers %+v", answers)
+	}
+	_, err := f.n.Answer(ctx, id("bob"), "", 0, "encore ?")
+	wantErr(t, err, core.ErrNotFound)
+}
+
+func testAnswerAmbiguous(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics")
+	q1 := f.ask("alice", marche)
+	q2 := f.ask("erin", "Un marché public peut-il être reconduit ?")
+	_, err := f.n.Answer(ctx, id("bob"), "", 0, "Oui.")
+	var amb *core.AmbiguousError
+	if !errors.As(err, &amb) || !errors.Is(err, core.ErrAmbiguous) || len(amb.Candidates) != 2 ||
+		amb.Candidates[0] != q1.Question.ID || amb.Candidates[1] != q2.Question.ID {
+		t.Fatalf("error = %v, want ambiguity between %d and %d", err, q1.Question.ID, q2.Question.ID)
+	}
+	got := must(f.n.Answer(ctx, id("bob"), "", q2.Question.ID, "Oui, une fois."))
+	if got.Asker.Identity.User != "erin" {
+		t.Fatalf("answered %+v", got)
+	}
+	got = must(f.n.Answer(ctx, id("bob"), "", 0, "Partez du modèle."))
+	if got.Question.ID != q1.Question.ID {
+		t.Fatalf("the one left is %d, got %d", q1.Question.ID, got.Question.ID)
+	}
+}
+
+func testNoExpert(t *testing.T, f *fixture) {
+	f.expert("carol", "congés")
+	asked := f.ask("alice", marche)
+	if len(asked.Experts) != 0 || asked.Question.State != core.StateOpen {
+		t.Fatalf("asked = %+v", asked)
+	}
+}
+
+func testAskerNeverRouted(t *testing.T, f *fixture) {
+	f.expert("alice", "marchés publics")
+	f.expert("bob", "marchés publics")
+	if got := names(f.ask("alice", marche).Experts); got != "bob" {
+		t.Fatalf("routed to %q, want bob", got)
+	}
+}
+
+func testDailyBudget(t *testing.T, f *fixture) {
+	f.expert("bob", "marchés publics")
+	for i, want := range []string{"bob", "bob", ""} {
+		if got := names(f.ask("alice", marche+strings.Repeat("?", i)).Experts); got != want {
+			t.Fatalf("question %d routed to %q, want %q", i, got, want)
+		}
+		f.clock.Advance(time.Hour)
+	}
+	f.clock.Advance(22 * time.Hour) // the first routing is now 24 h old
+	if got := names(f.ask("alice", marche+" encore").Experts); got != "bob" {
+		t.Fatalf("after a day, routed to %q, want bob", got)
+	}
+}
+
+func testAway(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	e := f.expert("bob", "marchés publics")
+	e.AwayUntil = t0.Add(2 * time.Hour)
+	check(t, f.s.SaveExpert(ctx, e))
+	if got := names(f.ask("alice", marche).Experts); got != "" {
+		t.Fatalf("away expert asked: %q", got)
+	}
+	f.clock.Advance(2 * time.Hour)
+	if got := names(f.ask("alice", marche+" (bis)").Experts); got != "bob" {
+		t.Fatalf("back expert not asked: %q", got)
+	}
+}
+
+func testResolve(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics")
+	_, err := f.n.Resolve(ctx, id("alice"), 0)
+	wantErr(t, err, core.ErrNotFound)
+	asked := f.ask("alice", marche)
+	must(f.n.Answer(ctx, id("bob"), "", 0, "Partez du modèle."))
+	_, err = f.n.Resolve(ctx, id("bob"), asked.Question.ID)
+	wantErr(t, err, core.ErrForbidden)
+	res := must(f.n.Resolve(ctx, id("alice"), 0))
+	if res.Question.State != core.StateResolved || len(res.Answers) != 1 {
+		t.Fatalf("resolved %+v", res)
+	}
+	_, err = f.n.Answer(ctx, id("bob"), "", asked.Question.ID, "trop tard")
+	wantErr(t, err, core.ErrConflict)
+	_, err = f.n.Resolve(ctx, id("alice"), asked.Question.ID)
+	wantErr(t, err, core.ErrConflict)
+	_, err = f.n.Resolve(ctx, id("alice"), 0)
+	wantErr(t, err, core.ErrNotFound)
+	f.ask("alice", "Première question ouverte")
+	f.ask("alice", "Seconde question ouverte")
+	_, err = f.n.Resolve(ctx, id("alice"), 0)
+	wantErr(t, err, core.ErrAmbiguous)
+}
+
+func testLeave(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	wantErr(t, f.n.LeaveDirectory(ctx, id("bob")), core.ErrNotFound)
+	f.expert("bob", "marchés publics")
+	check(t, f.n.LeaveDirectory(ctx, id("bob")))
+	wantErr(t, f.n.LeaveDirectory(ctx, id("bob")), core.ErrNotFound)
+	if got := names(f.ask("alice", marche).Experts); got != "" {
+		t.Fatalf("routed to %q after leaving", got)
+	}
+	e := f.expert("bob", "achats")
+	if len(e.Topics) != 1 || !e.Available {
+		t.Fatalf("declared again: %+v", e)
+	}
+}
+
+func testBadInput(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	ref := core.MessageRef{Platform: "test", Room: "#general", Message: "m"}
+	for _, text := range []string{"", "   ", strings.Repeat("a", core.MaxQuestionLen+1), "\xff\xfe"} {
+		_, err := f.n.Ask(ctx, id("alice"), "", text, ref)
+		wantErr(t, err, core.ErrInvalid)
+	}
+	_, err := f.n.DeclareExpert(ctx, id("bob"), "", nil)
+	wantErr(t, err, core.ErrInvalid)
+	asked := f.ask("alice", marche)
+	_, err = f.n.Answer(ctx, id("alice"), "", asked.Question.ID, "je me réponds")
+	wantErr(t, err, core.ErrForbidden)
+	_, err = f.n.Answer(ctx, id("bob"), "", 424242, "réponse")
+	wantErr(t, err, core.ErrNotFound)
+	_, err = f.n.Answer(ctx, id("bob"), "", asked.Question.ID, " ")
+	wantErr(t, err, core.ErrInvalid)
+}
+
+func testConcurrentAnswers(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics")
+	f.expert("carol", "marchés publics")
+	asked := f.ask("alice", marche)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, who := range []string{"bob", "carol"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.n.Answer(ctx, id(who), "", asked.Question.ID, "réponse de "+who)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		check(t, err)
+	}
+	if answers := must(f.s.Answers(ctx, asked.Question.ID)); len(answers) != 2 {
+		t.Fatalf("answers %+v", answers)
+	}
+	if q := must(f.s.Question(ctx, asked.Question.ID)); q.State != core.StateAnswered {
+		t.Fatalf("state %s", q.State)
+	}
+}
+
+func testRouteLimit(t *testing.T, f *fixture) {
+	f.expert("e1", "achats")
+	f.expert("e2", "marchés publics", "fournitures")
+	f.expert("e3", "marchés publics")
+	f.expert("e4", "cahier des charges", "marchés publics")
+	f.expert("e5", "achats", "fournitures")
+	got := names(f.ask("alice", marche).Experts)
+	// e4 matches four terms (cahier, charge, marche, public), e2 three, e3
+	// two, e5 and e1 one: three experts are asked.
+	if got != "e4,e2,e3" {
+		t.Fatalf("routed to %q, want e4,e2,e3", got)
+	}
+}
+
+func testDMOrigin(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics")
+	ref := core.MessageRef{Platform: "test", Message: "dm-1", Thread: "dm-1", DM: true}
+	asked := must(f.n.Ask(ctx, id("alice"), "", marche, ref))
+	stored := must(f.s.Question(ctx, asked.Question.ID))
+	if stored.Origin != ref || stored.State != core.StateRouted {
+		t.Fatalf("stored %+v", stored)
+	}
+}

@@ -1,0 +1,317 @@
+// Package storetest is the contract every core.Store implementation passes:
+// adapters/sqlstore runs it against SQLite and PostgreSQL. Network runs the
+// core.Network scenarios over a store, so both backends carry them too.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"entraide/core"
+)
+
+// Open returns a new, empty, migrated store; the store is closed by a
+// t.Cleanup the opener registers.
+type Open func(t *testing.T) core.Store
+
+// t0 is the time the contract's events start at: fractional seconds on
+// purpose, to catch stores that lose or misorder them.
+var t0 = time.Date(2026, 3, 9, 8, 30, 0, 123456000, time.UTC)
+
+// Run runs the store contract.
+func Run(t *testing.T, open Open) {
+	tests := map[string]func(*testing.T, core.Store){
+		"People":      testPeople,
+		"Rooms":       testRooms,
+		"Experts":     testExperts,
+		"Questions":   testQuestions,
+		"Routings":    testRoutings,
+		"Answers":     testAnswers,
+		"Tx":          testTx,
+		"Checkpoints": testCheckpoints,
+		"Concurrent":  testConcurrent,
+	}
+	for name, test := range tests {
+		t.Run(name, func(t *testing.T) { test(t, open(t)) })
+	}
+}
+
+// must returns v, and panics (failing the test with a stack) on error.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func check(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, kind error) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("error = %v, want %v", err, kind)
+	}
+}
+
+func person(t *testing.T, s core.Store, user string) core.Person {
+	t.Helper()
+	return must(s.EnsurePerson(context.Background(), core.Identity{Platform: "test", User: user}, user, t0))
+}
+
+func testPeople(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	id := core.Identity{Platform: "matrix", User: "@alice:example.org"}
+	_, err := s.PersonByIdentity(ctx, id)
+	wantErr(t, err, core.ErrNotFound)
+	_, err = s.EnsurePerson(ctx, core.Identity{Platform: "matrix"}, "", t0)
+	wantErr(t, err, core.ErrInvalid)
+
+	p := must(s.EnsurePerson(ctx, id, "Alice", t0))
+	if p.ID == 0 || p.Identity != id || p.DisplayName != "Alice" || !p.CreatedAt.Equal(t0.Truncate(time.Microsecond)) {
+		t.Fatalf("created %+v", p)
+	}
+	again := must(s.EnsurePerson(ctx, id, "", t0.Add(time.Hour)))
+	if again.ID != p.ID || again.DisplayName != "Alice" {
+		t.Fatalf("second sight %+v, want the same person named Alice", again)
+	}
+	renamed := must(s.EnsurePerson(ctx, id, "Alice Martin", t0))
+	if renamed.ID != p.ID || renamed.DisplayName != "Alice Martin" {
+		t.Fatalf("renamed %+v", renamed)
+	}
+	other := must(s.EnsurePerson(ctx, core.Identity{Platform: "slack", User: "@alice:example.org"}, "", t0))
+	if other.ID == p.ID {
+		t.Fatal("the same user id on another platform is another person")
+	}
+	got := must(s.Person(ctx, p.ID))
+	if got.Identity != id || got.DisplayName != "Alice Martin" {
+		t.Fatalf("Person = %+v", got)
+	}
+	_, err = s.Person(ctx, 99999)
+	wantErr(t, err, core.ErrNotFound)
+	check(t, s.SetPersonLang(ctx, p.ID, "en"))
+	if got := must(s.PersonByIdentity(ctx, id)); got.Lang != "en" {
+		t.Fatalf("lang = %q, want en", got.Lang)
+	}
+	wantErr(t, s.SetPersonLang(ctx, 99999, "en"), core.ErrNotFound)
+}
+
+func testRooms(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	a := must(s.EnsureRoom(ctx, core.Room{Platform: "console", ID: "#general"}, t0))
+	b := must(s.EnsureRoom(ctx, core.Room{Platform: "console", ID: "#general"}, t0))
+	dm := must(s.EnsureRoom(ctx, core.Room{Platform: "console"}, t0))
+	if a == 0 || a != b || dm != a {
+		t.Fatalf("communities %d, %d, %d: want one default community", a, b, dm)
+	}
+}
+
+func testExperts(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	bob, carol := person(t, s, "bob"), person(t, s, "carol")
+	_, err := s.Expert(ctx, bob.ID)
+	wantErr(t, err, core.ErrNotFound)
+	if es := must(s.Experts(ctx)); len(es) != 0 {
+		t.Fatalf("Experts = %v, want none", es)
+	}
+	away := t0.Add(48 * time.Hour)
+	e := core.Expert{Person: bob.ID, Topics: []string{"marchés publics", "achats"}, Languages: []string{"fr", "en"},
+		Organisation: "DAJ", Available: true, AwayUntil: away, DailyBudget: 4, UpdatedAt: t0}
+	check(t, s.SaveExpert(ctx, e))
+	check(t, s.SaveExpert(ctx, core.Expert{Person: carol.ID, Topics: []string{"congés"}, Available: false, UpdatedAt: t0}))
+	got := must(s.Expert(ctx, bob.ID))
+	if fmt.Sprint(got.Topics) != "[marchés publics achats]" || fmt.Sprint(got.Languages) != "[en fr]" ||
+		got.Organisation != "DAJ" || !got.Available || !got.AwayUntil.Equal(away) || got.DailyBudget != 4 {
+		t.Fatalf("Expert = %+v", got)
+	}
+	e.Topics, e.AwayUntil = []string{"achats"}, time.Time{}
+	check(t, s.SaveExpert(ctx, e))
+	got = must(s.Expert(ctx, bob.ID))
+	if fmt.Sprint(got.Topics) != "[achats]" || !got.AwayUntil.IsZero() {
+		t.Fatalf("after update: %+v", got)
+	}
+	all := must(s.Experts(ctx))
+	if len(all) != 2 || all[0].Person != bob.ID || all[1].Person != carol.ID || all[1].Available || fmt.Sprint(all[1].Topics) != "[congés]" {
+		t.Fatalf("Experts = %+v", all)
+	}
+	check(t, s.DeleteExpert(ctx, bob.ID))
+	wantErr(t, s.DeleteExpert(ctx, bob.ID), core.ErrNotFound)
+	if all := must(s.Experts(ctx)); len(all) != 1 {
+		t.Fatalf("after delete: %+v", all)
+	}
+}
+
+func newQuestion(t *testing.T, s core.Store, asker core.Person, text string) core.Question {
+	t.Helper()
+	ctx := context.Background()
+	community := must(s.EnsureRoom(ctx, core.Room{Platform: "test", ID: "#general"}, t0))
+	return must(s.CreateQuestion(ctx, core.Question{
+		Community: community, Asker: asker.ID, Text: text, Lang: "fr", State: core.StateOpen,
+		Origin:    core.MessageRef{Platform: "test", Room: "#general", Message: "m1", Thread: "m1"},
+		CreatedAt: t0, UpdatedAt: t0,
+	}))
+}
+
+func testQuestions(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice := person(t, s, "alice")
+	q := newQuestion(t, s, alice, "Comment rédiger un CCTP ?")
+	if q.ID == 0 {
+		t.Fatal("no id")
+	}
+	got := must(s.Question(ctx, q.ID))
+	if got.Text != q.Text || got.State != core.StateOpen || got.Origin != q.Origin || got.Asker != alice.ID ||
+		!got.CreatedAt.Equal(q.CreatedAt) || got.Lang != "fr" {
+		t.Fatalf("Question = %+v, want %+v", got, q)
+	}
+	_, err := s.Question(ctx, 99999)
+	wantErr(t, err, core.ErrNotFound)
+	_, err = s.CreateQuestion(ctx, core.Question{Asker: alice.ID, State: "bogus"})
+	wantErr(t, err, core.ErrInvalid)
+
+	check(t, s.SetQuestionState(ctx, q.ID, core.StateOpen, core.StateRouted, t0.Add(time.Minute)))
+	wantErr(t, s.SetQuestionState(ctx, q.ID, core.StateOpen, core.StateRouted, t0), core.ErrConflict)
+	wantErr(t, s.SetQuestionState(ctx, 99999, core.StateOpen, core.StateRouted, t0), core.ErrNotFound)
+	got = must(s.Question(ctx, q.ID))
+	if got.State != core.StateRouted || !got.UpdatedAt.Equal(t0.Add(time.Minute).Truncate(time.Microsecond)) {
+		t.Fatalf("after transition: %+v", got)
+	}
+
+	q2 := newQuestion(t, s, alice, "Deuxième question")
+	newQuestion(t, s, person(t, s, "bob"), "Pas à alice")
+	all := must(s.QuestionsByAsker(ctx, alice.ID))
+	if len(all) != 2 || all[0].ID != q.ID || all[1].ID != q2.ID {
+		t.Fatalf("QuestionsByAsker = %+v", all)
+	}
+	open := must(s.QuestionsByAsker(ctx, alice.ID, core.StateOpen, core.StateAnswered))
+	if len(open) != 1 || open[0].ID != q2.ID {
+		t.Fatalf("open questions = %+v", open)
+	}
+}
+
+func testRoutings(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice, bob := person(t, s, "alice"), person(t, s, "bob")
+	q1 := newQuestion(t, s, alice, "q1")
+	q2 := newQuestion(t, s, alice, "q2")
+	q3 := newQuestion(t, s, alice, "q3")
+	for i, q := range []core.Question{q1, q2, q3} {
+		check(t, s.AddRouting(ctx, core.Routing{Question: q.ID, Expert: bob.ID, Status: core.RoutingAsked,
+			RoutedAt: t0.Add(time.Duration(i) * 500 * time.Millisecond)}))
+	}
+	wantErr(t, s.AddRouting(ctx, core.Routing{Question: q1.ID, Expert: bob.ID, Status: core.RoutingAsked, RoutedAt: t0}), core.ErrConflict)
+	rs := must(s.Routings(ctx, q1.ID))
+	if len(rs) != 1 || rs[0].Expert != bob.ID || rs[0].Status != core.RoutingAsked || !rs[0].RoutedAt.Equal(t0.Truncate(time.Microsecond)) {
+		t.Fatalf("Routings = %+v", rs)
+	}
+	check(t, s.SetRoutingStatus(ctx, q1.ID, bob.ID, core.RoutingAnswered))
+	wantErr(t, s.SetRoutingStatus(ctx, q1.ID, alice.ID, core.RoutingAnswered), core.ErrNotFound)
+	check(t, s.SetQuestionState(ctx, q3.ID, core.StateOpen, core.StateExpired, t0))
+	pending := must(s.PendingRoutings(ctx, bob.ID))
+	if len(pending) != 1 || pending[0].Question != q2.ID {
+		t.Fatalf("PendingRoutings = %+v, want only q2", pending)
+	}
+	for _, c := range []struct {
+		since time.Time
+		want  int
+	}{
+		{t0.Add(-time.Hour), 3},
+		{t0, 3},
+		{t0.Add(time.Microsecond), 2},
+		{t0.Add(500 * time.Millisecond), 2},
+		{t0.Add(999 * time.Millisecond), 1},
+		{t0.Add(2 * time.Second), 0},
+	} {
+		if n := must(s.CountRoutingsSince(ctx, bob.ID, c.since)); n != c.want {
+			t.Errorf("CountRoutingsSince(%v) = %d, want %d", c.since.Sub(t0), n, c.want)
+		}
+	}
+}
+
+func testAnswers(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice, bob := person(t, s, "alice"), person(t, s, "bob")
+	q := newQuestion(t, s, alice, "q")
+	a1 := must(s.AddAnswer(ctx, core.Answer{Question: q.ID, Author: bob.ID, Text: "première", CreatedAt: t0}))
+	a2 := must(s.AddAnswer(ctx, core.Answer{Question: q.ID, Author: alice.ID, Text: "seconde", CreatedAt: t0}))
+	if a1.ID == 0 || a2.ID <= a1.ID {
+		t.Fatalf("ids %d, %d", a1.ID, a2.ID)
+	}
+	got := must(s.Answers(ctx, q.ID))
+	if len(got) != 2 || got[0].Text != "première" || got[0].Author != bob.ID || got[1].Text != "seconde" {
+		t.Fatalf("Answers = %+v", got)
+	}
+}
+
+func testTx(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice := person(t, s, "alice")
+	boom := errors.New("boom")
+	var id core.QuestionID
+	err := s.InTx(ctx, func(tx core.Store) error {
+		id = newQuestion(t, tx, alice, "rolled back").ID
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want boom", err)
+	}
+	_, err = s.Question(ctx, id)
+	wantErr(t, err, core.ErrNotFound)
+	check(t, s.InTx(ctx, func(tx core.Store) error {
+		id = newQuestion(t, tx, alice, "kept").ID
+		return tx.InTx(ctx, func(inner core.Store) error { return inner.SetCheckpoint(ctx, "k", "v") })
+	}))
+	if q := must(s.Question(ctx, id)); q.Text != "kept" {
+		t.Fatalf("kept question = %+v", q)
+	}
+	if v := must(s.Checkpoint(ctx, "k")); v != "v" {
+		t.Fatalf("nested write lost: %q", v)
+	}
+}
+
+func testCheckpoints(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	if v := must(s.Checkpoint(ctx, "console:seq")); v != "" {
+		t.Fatalf("missing checkpoint = %q", v)
+	}
+	check(t, s.SetCheckpoint(ctx, "console:seq", "1"))
+	check(t, s.SetCheckpoint(ctx, "console:seq", "2"))
+	check(t, s.SetCheckpoint(ctx, "matrix:since", "s72_1"))
+	if v := must(s.Checkpoint(ctx, "console:seq")); v != "2" {
+		t.Fatalf("checkpoint = %q, want 2", v)
+	}
+}
+
+func testConcurrent(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	id := core.Identity{Platform: "test", User: "dora"}
+	const n = 8
+	ids := make([]core.PersonID, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := s.EnsurePerson(ctx, id, "Dora", t0)
+			ids[i], errs[i] = p.ID, err
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("EnsurePerson #%d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("concurrent EnsurePerson gave persons %v", ids)
+		}
+	}
+}
