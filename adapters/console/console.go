@@ -1,0 +1,280 @@
+// Package console is entraide's terminal adapter: several people talk to the
+// bot from standard input, one line each, and every message the bot sends is
+// printed on one line. It needs no token and no server, which makes it the
+// way to try entraide, to demonstrate it and to script it.
+//
+// Input lines:
+//
+//	alice> text         alice writes text in the current room (#general)
+//	alice@#room> text   alice writes in #room
+//	alice@dm> text      alice writes to the bot in a direct message
+//	# comment           ignored, as are blank lines
+//
+// Output lines:
+//
+//	[#room] entraide: text
+//	[#room thread 3] entraide: text   a reply in the thread of message 3
+//	[dm alice] entraide: text         a direct message to alice
+package console
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"entraide/bots"
+	"entraide/core"
+)
+
+// Platform is the console's platform name.
+const Platform core.Platform = "console"
+
+// seqKey is the checkpoint that numbers console messages, so message ids
+// stay unique across runs on the same database.
+const seqKey = "console:seq"
+
+// MaxLineLen bounds one input line, in bytes.
+const MaxLineLen = 64 * 1024
+
+// Config tunes the console.
+type Config struct {
+	// Room is the room of lines that name none.
+	Room string
+	// BotName is the name printed before the bot's messages.
+	BotName string
+	// Echo prints each input line before handling it (the demo uses it).
+	Echo bool
+}
+
+// DefaultConfig returns the settings used when none are given.
+func DefaultConfig() Config { return Config{Room: "#general", BotName: "entraide"} }
+
+// Validate reports settings the console cannot work with.
+func (c Config) Validate() error {
+	if _, err := parseRoom(c.Room); err != nil {
+		return fmt.Errorf("console: room %q: want a name starting with #, such as #general", c.Room)
+	}
+	if strings.TrimSpace(c.BotName) == "" || strings.ContainsAny(c.BotName, "\n\r") {
+		return fmt.Errorf("console: bot name %q: want a one-line name", c.BotName)
+	}
+	return nil
+}
+
+// Checkpointer keeps the console's message counter.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, key string) (string, error)
+	SetCheckpoint(ctx context.Context, key, value string) error
+}
+
+// Adapter reads people's lines and prints the bot's messages.
+type Adapter struct {
+	cfg     Config
+	handler bots.Handler
+	store   Checkpointer
+	log     *slog.Logger
+}
+
+// New returns a console adapter.
+func New(cfg Config, handler bots.Handler, store Checkpointer, log *slog.Logger) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Adapter{cfg: cfg, handler: handler, store: store, log: log}, nil
+}
+
+// Line is one parsed input line.
+type Line struct {
+	User string
+	// Room is the room written in, empty for a direct message.
+	Room string
+	DM   bool
+	Text string
+}
+
+// ErrSyntax is wrapped by the errors of ParseLine.
+var ErrSyntax = errors.New("console: syntax")
+
+// ParseLine reads "user> text", "user@#room> text" or "user@dm> text". It
+// returns ok false for blank lines and comments.
+func ParseLine(s string, defaultRoom string) (l Line, ok bool, err error) {
+	trimmed := strings.TrimSpace(s)
+	if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+		return Line{}, false, nil
+	}
+	if !utf8.ValidString(s) {
+		return Line{}, false, fmt.Errorf("%w: the line is not valid UTF-8", ErrSyntax)
+	}
+	head, text, found := strings.Cut(trimmed, ">")
+	if !found {
+		return Line{}, false, fmt.Errorf(`%w: expected "name> text", "name@#room> text" or "name@dm> text"`, ErrSyntax)
+	}
+	user, where, hasWhere := strings.Cut(strings.TrimSpace(head), "@")
+	if !validName(user) {
+		return Line{}, false, fmt.Errorf("%w: name %q: use letters, digits, '.', '-' or '_'", ErrSyntax, user)
+	}
+	l = Line{User: user, Room: defaultRoom, Text: strings.TrimSpace(text)}
+	if hasWhere {
+		switch where = strings.TrimSpace(where); {
+		case strings.EqualFold(where, "dm"):
+			l.Room, l.DM = "", true
+		default:
+			room, err := parseRoom(where)
+			if err != nil {
+				return Line{}, false, err
+			}
+			l.Room = room
+		}
+	}
+	return l, true, nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func parseRoom(s string) (string, error) {
+	if len(s) < 2 || s[0] != '#' || len(s) > 64 || !validName(s[1:]) {
+		return "", fmt.Errorf(`%w: room %q: write "@#name" or "@dm"`, ErrSyntax, s)
+	}
+	return s, nil
+}
+
+// Run reads lines from in until it ends or ctx is done, handles each one
+// after the work of the previous one has finished, and prints what the bot
+// sends to out. Mistyped lines are reported on out and skipped.
+func (a *Adapter) Run(ctx context.Context, in io.Reader, out io.Writer) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 4096), MaxLineLen)
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	for n := 1; sc.Scan(); n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		raw := sc.Text()
+		line, ok, err := ParseLine(raw, a.cfg.Room)
+		if err != nil {
+			fmt.Fprintf(w, "[console] line %d: %s\n", n, strings.TrimPrefix(err.Error(), "console: syntax: "))
+			w.Flush()
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if a.cfg.Echo {
+			fmt.Fprintln(w, Sanitize(raw))
+		}
+		if err := a.handle(ctx, line, w); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("console: write: %w", err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("console: read: %w", err)
+	}
+	return nil
+}
+
+// handle numbers a line, hands it to the bot and prints the replies.
+func (a *Adapter) handle(ctx context.Context, line Line, w io.Writer) error {
+	id, err := a.nextID(ctx)
+	if err != nil {
+		return err
+	}
+	ev := bots.Event{
+		ID: id, Platform: Platform, Room: line.Room, DM: line.DM,
+		Sender: core.Identity{Platform: Platform, User: line.User}, SenderName: line.User, Text: line.Text,
+	}
+	out, err := a.handler.Handle(ctx, ev)
+	if err != nil {
+		a.log.Error("console: handling failed", "event", id, "err", err)
+	}
+	for _, o := range out {
+		fmt.Fprintln(w, a.Render(o))
+	}
+	return nil
+}
+
+// nextID returns the next message number, kept in the store.
+func (a *Adapter) nextID(ctx context.Context) (string, error) {
+	v, err := a.store.Checkpoint(ctx, seqKey)
+	if err != nil {
+		return "", fmt.Errorf("console: message counter: %w", err)
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	next := strconv.FormatInt(n+1, 10)
+	if err := a.store.SetCheckpoint(ctx, seqKey, next); err != nil {
+		return "", fmt.Errorf("console: message counter: %w", err)
+	}
+	return next, nil
+}
+
+// Render prints one outgoing message as one line.
+func (a *Adapter) Render(o bots.Outgoing) string {
+	var where string
+	switch to := o.To; {
+	case to.Platform != Platform && to.Platform != "":
+		where = string(to.Platform) + " " + Sanitize(to.Room+to.User)
+	case to.Room == "":
+		where = "dm " + Sanitize(to.User)
+	case to.Thread != "":
+		where = Sanitize(to.Room) + " thread " + Sanitize(to.Thread)
+	default:
+		where = Sanitize(to.Room)
+	}
+	return "[" + where + "] " + a.cfg.BotName + ": " + RenderText(o.Message)
+}
+
+// RenderText renders a message on one line: paragraphs separated by " / ",
+// user text in « » with control characters removed.
+func RenderText(m bots.Message) string {
+	var b strings.Builder
+	for _, s := range m.Spans {
+		switch s.Kind {
+		case bots.Break:
+			b.WriteString(" / ")
+		case bots.Quote:
+			b.WriteString("« " + Sanitize(s.Text) + " »")
+		case bots.Mention:
+			b.WriteString("@" + Sanitize(s.Text))
+		default:
+			b.WriteString(Sanitize(s.Text))
+		}
+	}
+	return strings.TrimSpace(strings.ReplaceAll(b.String(), "  ", " "))
+}
+
+// Sanitize makes text safe for one terminal line: line breaks become spaces
+// and other control characters (escape sequences among them) are dropped.
+func Sanitize(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t' || r == '\u2028' || r == '\u2029':
+			return ' '
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) && r != '\u200d':
+			return -1
+		}
+		return r
+	}, s)
+}

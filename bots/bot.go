@@ -1,0 +1,371 @@
+// Package bots is how entraide talks: commands parsed from text, the words
+// in each language, and the platform-neutral rich Message that adapters
+// render. It knows core, not platforms.
+package bots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"entraide/core"
+)
+
+// Config tunes the conversation.
+type Config struct {
+	// Prefix starts every command ("!" by default, as Matrix bots do).
+	Prefix string
+	// Lang is the language used with people who chose none.
+	Lang string
+}
+
+// DefaultConfig returns the settings used when none are given.
+func DefaultConfig() Config { return Config{Prefix: "!", Lang: "fr"} }
+
+// Validate reports settings the bot cannot work with.
+func (c Config) Validate() error {
+	if c.Prefix == "" || strings.ContainsFunc(c.Prefix, func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' }) || len(c.Prefix) > 4 {
+		return fmt.Errorf("bots: command prefix %q: want 1 to 4 characters without spaces, such as !", c.Prefix)
+	}
+	if !supported(c.Lang) {
+		return fmt.Errorf("bots: language %q: want one of %s", c.Lang, strings.Join(Languages, ", "))
+	}
+	return nil
+}
+
+// Handler turns an event into the messages to send. Adapters call it.
+type Handler interface {
+	Handle(ctx context.Context, ev Event) ([]Outgoing, error)
+}
+
+// Bot is entraide's conversation layer over a core.Network.
+type Bot struct {
+	net      *core.Network
+	cfg      Config
+	log      *slog.Logger
+	commands map[string]*Command
+	ordered  []*Command
+}
+
+var _ Handler = (*Bot)(nil)
+
+// New returns a Bot with entraide's commands.
+func New(net *core.Network, cfg Config, log *slog.Logger) (*Bot, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bot{net: net, cfg: cfg, log: log, commands: map[string]*Command{}}
+	for _, c := range []*Command{
+		{Name: "ask", Aliases: []string{"question", "demande"}, Handle: b.ask},
+		{Name: "expert", Aliases: []string{"expertise"}, Handle: b.expert},
+		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: b.answer},
+		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: b.resolve},
+		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: b.lang},
+		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: b.help},
+	} {
+		if err := b.register(c); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// register adds a command under its name and aliases.
+func (b *Bot) register(c *Command) error {
+	for _, name := range append([]string{c.Name}, c.Aliases...) {
+		key := core.Fold(name)
+		if _, dup := b.commands[key]; dup {
+			return fmt.Errorf("bots: command name %q registered twice", name)
+		}
+		b.commands[key] = c
+	}
+	b.ordered = append(b.ordered, c)
+	return nil
+}
+
+// Handle implements Handler. Mistakes of users get a short reply saying what
+// to do; an internal failure gets an apology and is returned as the error,
+// for the adapter to log.
+func (b *Bot) Handle(ctx context.Context, ev Event) ([]Outgoing, error) {
+	if len(ev.Text) > MaxCommandLen {
+		return b.reply(ev, say(b.langOf(ctx, ev.Sender), msgTooLong, plain(strconv.Itoa(core.MaxAnswerLen)))), nil
+	}
+	name, args, ok := ParseCommand(b.cfg.Prefix, ev.Text)
+	lang := b.langOf(ctx, ev.Sender)
+	if !ok {
+		if ev.DM && strings.TrimSpace(ev.Text) != "" {
+			return b.reply(ev, say(lang, msgDMHint, code(b.cfg.Prefix+"ask "+word(lang, msgYourQuestion)), code(b.cfg.Prefix+"help"))), nil
+		}
+		return nil, nil
+	}
+	cmd, ok := b.commands[name]
+	if !ok {
+		return b.reply(ev, say(lang, msgUnknownCommand, code(b.cfg.Prefix+name), code(b.cfg.Prefix+"help"))), nil
+	}
+	out, err := cmd.Handle(ctx, &Request{Event: ev, Name: name, Args: args, Lang: lang})
+	if err != nil {
+		b.log.Error("command failed", "command", cmd.Name, "platform", ev.Platform, "event", ev.ID, "err", err)
+		return b.reply(ev, say(lang, msgInternal)), fmt.Errorf("bots: %s: %w", cmd.Name, err)
+	}
+	return out, nil
+}
+
+// langOf returns the language to use with who.
+func (b *Bot) langOf(ctx context.Context, who core.Identity) string {
+	p, err := b.net.PersonByIdentity(ctx, who)
+	if err == nil && supported(p.Lang) {
+		return p.Lang
+	}
+	return b.cfg.Lang
+}
+
+func (b *Bot) reply(ev Event, m Message) []Outgoing {
+	return []Outgoing{{To: ReplyTo(ev), Message: m, Key: ev.ID + "/reply"}}
+}
+
+func (b *Bot) cmd(s string) Span { return code(b.cfg.Prefix + s) }
+
+func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	if r.Args == "" {
+		return b.reply(ev, say(r.Lang, msgAskUsage, b.cmd("ask "+word(r.Lang, msgYourQuestion)))), nil
+	}
+	if len(r.Args) > core.MaxQuestionLen {
+		return b.reply(ev, say(r.Lang, msgTooLong, plain(strconv.Itoa(core.MaxQuestionLen)))), nil
+	}
+	origin := core.MessageRef{Platform: ev.Platform, Room: ev.Room, Message: ev.ID, Thread: ev.ThreadRoot(), DM: ev.DM}
+	asked, err := b.net.Ask(ctx, ev.Sender, ev.SenderName, r.Args, origin)
+	if errors.Is(err, core.ErrInvalid) {
+		return b.reply(ev, say(r.Lang, msgAskUsage, b.cmd("ask "+word(r.Lang, msgYourQuestion)))), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := strconv.FormatInt(int64(asked.Question.ID), 10)
+	var out []Outgoing
+	switch len(asked.Experts) {
+	case 0:
+		out = b.reply(ev, say(r.Lang, msgAskedNoExpert, strong(id)))
+	case 1:
+		out = b.reply(ev, say(r.Lang, msgAskedRoutedOne, strong(id)))
+	default:
+		out = b.reply(ev, say(r.Lang, msgAskedRouted, strong(id), plain(strconv.Itoa(len(asked.Experts)))))
+	}
+	where := ev.Room
+	for _, e := range asked.Experts {
+		lang := b.cfg.Lang
+		if supported(e.Lang) {
+			lang = e.Lang
+		}
+		if ev.DM || where == "" {
+			where = word(lang, msgDirectMessage)
+		}
+		out = append(out, Outgoing{
+			To: DirectTo(e.Identity),
+			Message: say(lang, msgExpertRequest, strong(id), strong(asked.Asker.Name()), plain(where), quote(asked.Question.Text),
+				b.cmd("answer "+id+" "+word(lang, msgAnswerHint))),
+			Key: fmt.Sprintf("q%s/request/%d", id, e.ID),
+		})
+	}
+	return out, nil
+}
+
+func (b *Bot) expert(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	example := b.cmd("expert " + word(r.Lang, msgTopicExample))
+	switch core.Fold(r.Args) {
+	case "":
+		p, err := b.net.PersonByIdentity(ctx, ev.Sender)
+		if errors.Is(err, core.ErrNotFound) {
+			return b.reply(ev, say(r.Lang, msgNotExpert, example)), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		e, err := b.net.Store().Expert(ctx, p.ID)
+		if errors.Is(err, core.ErrNotFound) {
+			return b.reply(ev, say(r.Lang, msgNotExpert, example)), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return b.reply(ev, say(r.Lang, msgExpertShow, strong(strings.Join(e.Topics, ", ")), example)), nil
+	case "off", "stop", "quitter", "leave":
+		err := b.net.LeaveDirectory(ctx, ev.Sender)
+		if errors.Is(err, core.ErrNotFound) {
+			return b.reply(ev, say(r.Lang, msgNotExpert, example)), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return b.reply(ev, say(r.Lang, msgExpertLeft, example)), nil
+	}
+	topics, err := core.ParseTopics(r.Args)
+	if err != nil {
+		return b.reply(ev, say(r.Lang, msgTopicsUsage, plain(strconv.Itoa(core.MaxTopics)), plain(strconv.Itoa(core.MaxTopicLen)), example)), nil
+	}
+	e, err := b.net.DeclareExpert(ctx, ev.Sender, ev.SenderName, topics)
+	if err != nil {
+		return nil, err
+	}
+	return b.reply(ev, say(r.Lang, msgExpertSaved, strong(strings.Join(e.Topics, ", ")), b.cmd("expert off"))), nil
+}
+
+// splitID takes a leading question number ("12" or "#12") off args.
+func splitID(args string) (core.QuestionID, string, bool) {
+	first, rest, _ := strings.Cut(args, " ")
+	n, err := strconv.ParseInt(strings.TrimPrefix(first, "#"), 10, 64)
+	if err != nil || n <= 0 || first == "#" {
+		return 0, args, false
+	}
+	return core.QuestionID(n), strings.TrimSpace(rest), true
+}
+
+func (b *Bot) answer(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	usage := b.cmd("answer 12 " + word(r.Lang, msgAnswerHint))
+	id, text, _ := splitID(r.Args)
+	if text == "" {
+		return b.reply(ev, say(r.Lang, msgAnswerUsage, usage)), nil
+	}
+	if len(text) > core.MaxAnswerLen {
+		return b.reply(ev, say(r.Lang, msgTooLong, plain(strconv.Itoa(core.MaxAnswerLen)))), nil
+	}
+	res, err := b.net.Answer(ctx, ev.Sender, ev.SenderName, id, text)
+	if err != nil {
+		return b.questionError(ev, r.Lang, id, err, "answer", usage)
+	}
+	qid := strconv.FormatInt(int64(res.Question.ID), 10)
+	asker := res.Asker
+	askerLang := b.cfg.Lang
+	if supported(asker.Lang) {
+		askerLang = asker.Lang
+	}
+	return []Outgoing{
+		{
+			To: OriginOf(res.Question.Origin, asker.Identity),
+			Message: say(askerLang, msgAnswerRelayed, Span{Kind: Mention, Text: asker.Name(), Who: asker.Identity},
+				strong(res.Author.Name()), strong(qid), quote(res.Answer.Text), b.cmd("resolve "+qid)),
+			Key: fmt.Sprintf("a%d/relay", res.Answer.ID),
+		},
+		{
+			To:      ReplyTo(ev),
+			Message: say(r.Lang, msgAnswerThanks, strong(qid), strong(asker.Name())),
+			Key:     fmt.Sprintf("a%d/thanks", res.Answer.ID),
+		},
+	}, nil
+}
+
+// questionError turns a core error about a question into a reply, or
+// returns it when it is internal.
+func (b *Bot) questionError(ev Event, lang string, id core.QuestionID, err error, verb string, usage Span) ([]Outgoing, error) {
+	var amb *core.AmbiguousError
+	qid := strconv.FormatInt(int64(id), 10)
+	switch {
+	case errors.As(err, &amb):
+		ids := make([]string, len(amb.Candidates))
+		for i, c := range amb.Candidates {
+			ids[i] = strconv.FormatInt(int64(c), 10)
+		}
+		key := msgAmbiguousAnswer
+		if verb == "resolve" {
+			key = msgAmbiguousResolve
+		}
+		return b.reply(ev, say(lang, key, plain(strings.Join(ids, ", ")), usage)), nil
+	case errors.Is(err, core.ErrNotFound) && id != 0:
+		return b.reply(ev, say(lang, msgQuestionNotFound, strong(qid))), nil
+	case errors.Is(err, core.ErrNotFound) && verb == "resolve":
+		return b.reply(ev, say(lang, msgNoOpenQuestion, b.cmd("ask "+word(lang, msgYourQuestion)))), nil
+	case errors.Is(err, core.ErrNotFound):
+		return b.reply(ev, say(lang, msgNoPending, usage)), nil
+	case errors.Is(err, core.ErrForbidden) && verb == "resolve":
+		return b.reply(ev, say(lang, msgNotAsker, strong(qid))), nil
+	case errors.Is(err, core.ErrForbidden):
+		return b.reply(ev, say(lang, msgOwnQuestion, b.cmd("resolve "+qid))), nil
+	case errors.Is(err, core.ErrConflict):
+		state := word(lang, msgStateResolved)
+		if strings.Contains(err.Error(), string(core.StateExpired)) {
+			state = word(lang, msgStateExpired)
+		}
+		return b.reply(ev, say(lang, msgQuestionClosed, strong(qid), plain(state))), nil
+	case errors.Is(err, core.ErrInvalid):
+		return b.reply(ev, say(lang, msgAnswerUsage, usage)), nil
+	}
+	return nil, err
+}
+
+func (b *Bot) resolve(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	usage := b.cmd("resolve 12")
+	var id core.QuestionID
+	if r.Args != "" {
+		var ok bool
+		var rest string
+		id, rest, ok = splitID(r.Args)
+		if !ok || rest != "" {
+			return b.reply(ev, say(r.Lang, msgAmbiguousResolve, plain(r.Args), usage)), nil
+		}
+	}
+	res, err := b.net.Resolve(ctx, ev.Sender, id)
+	if err != nil {
+		return b.questionError(ev, r.Lang, id, err, "resolve", usage)
+	}
+	qid := strconv.FormatInt(int64(res.Question.ID), 10)
+	out := b.reply(ev, say(r.Lang, msgResolved, strong(qid)))
+	seen := map[core.PersonID]bool{}
+	asker, err := b.net.PersonByIdentity(ctx, ev.Sender)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range res.Answers {
+		if seen[a.Author] {
+			continue
+		}
+		seen[a.Author] = true
+		author, err := b.net.Store().Person(ctx, a.Author)
+		if err != nil {
+			return nil, err
+		}
+		lang := b.cfg.Lang
+		if supported(author.Lang) {
+			lang = author.Lang
+		}
+		out = append(out, Outgoing{
+			To:      DirectTo(author.Identity),
+			Message: say(lang, msgResolvedNotice, strong(asker.Name()), strong(qid)),
+			Key:     fmt.Sprintf("q%s/resolved/%d", qid, a.Author),
+		})
+	}
+	return out, nil
+}
+
+func (b *Bot) lang(ctx context.Context, r *Request) ([]Outgoing, error) {
+	lang := core.Fold(r.Args)
+	if !supported(lang) || utf8.RuneCountInString(r.Args) > 8 {
+		return b.reply(r.Event, say(r.Lang, msgLangUsage, plain(strings.Join(Languages, ", ")), b.cmd("lang en"))), nil
+	}
+	if err := b.net.SetLang(ctx, r.Event.Sender, r.Event.SenderName, lang); err != nil {
+		return nil, err
+	}
+	return b.reply(r.Event, say(lang, msgLangSet)), nil
+}
+
+func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
+	l := r.Lang
+	return b.reply(r.Event, say(l, msgHelp,
+		b.cmd("ask "+word(l, msgYourQuestion)),
+		b.cmd("expert "+word(l, msgTopicExample)),
+		b.cmd("expert off"),
+		b.cmd("answer 12 "+word(l, msgAnswerHint)),
+		b.cmd("resolve 12"),
+		b.cmd("lang en"),
+		b.cmd("help"),
+	)), nil
+}

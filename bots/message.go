@@ -1,0 +1,153 @@
+package bots
+
+import (
+	"strings"
+
+	"entraide/core"
+)
+
+// SpanKind says how a span of a Message is shown.
+type SpanKind int
+
+// The kinds of spans. Adapters render each natively (HTML for Matrix, mrkdwn
+// for Slack, Markdown for Discord, plain text for the console) and escape
+// the text of every span: markup comes only from the kinds, never from text.
+const (
+	// Plain is ordinary text written by the bot.
+	Plain SpanKind = iota
+	// Strong is emphasised text written by the bot.
+	Strong
+	// Code is a command or identifier to type as is.
+	Code
+	// Quote is text written by a user and relayed by the bot: it must never
+	// ping anyone or carry markup, whatever it contains.
+	Quote
+	// Mention names a person and notifies them where the platform can.
+	Mention
+	// Break ends a paragraph.
+	Break
+)
+
+// Span is one piece of a Message.
+type Span struct {
+	Kind SpanKind
+	Text string
+	// Who is the person a Mention names.
+	Who core.Identity
+}
+
+// Message is a platform-neutral rich message: what the bot says, before an
+// adapter renders it.
+type Message struct {
+	Spans []Span
+}
+
+// Text appends plain text.
+func (m *Message) Text(s string) *Message { return m.add(Span{Kind: Plain, Text: s}) }
+
+// Strong appends emphasised text.
+func (m *Message) Strong(s string) *Message { return m.add(Span{Kind: Strong, Text: s}) }
+
+// Code appends a command to type.
+func (m *Message) Code(s string) *Message { return m.add(Span{Kind: Code, Text: s}) }
+
+// Quote appends text written by a user.
+func (m *Message) Quote(s string) *Message { return m.add(Span{Kind: Quote, Text: s}) }
+
+// Mention appends a mention of who, shown as name.
+func (m *Message) Mention(who core.Identity, name string) *Message {
+	return m.add(Span{Kind: Mention, Text: name, Who: who})
+}
+
+// Break ends a paragraph.
+func (m *Message) Break() *Message { return m.add(Span{Kind: Break}) }
+
+func (m *Message) add(s Span) *Message {
+	m.Spans = append(m.Spans, s)
+	return m
+}
+
+// PlainText renders the message as plain text, paragraphs on lines of their
+// own, quotes in « ». Adapters without rich text use it as the fallback.
+func (m Message) PlainText() string {
+	var b strings.Builder
+	for _, s := range m.Spans {
+		switch s.Kind {
+		case Break:
+			b.WriteString("\n")
+		case Quote:
+			b.WriteString("« " + s.Text + " »")
+		case Mention:
+			b.WriteString("@" + s.Text)
+		default:
+			b.WriteString(s.Text)
+		}
+	}
+	return b.String()
+}
+
+// Event is a message someone wrote where the bot can read it, as an adapter
+// hands it to the bot.
+type Event struct {
+	// ID is the platform's id of the message, unique on the platform.
+	ID       string
+	Platform core.Platform
+	// Room is where the message was written; for a direct message it may be
+	// empty (the adapter then reaches the sender by user id).
+	Room string
+	// Thread is the id of the thread root when the message was written in a
+	// thread.
+	Thread string
+	// DM is true for a direct message to the bot.
+	DM         bool
+	Sender     core.Identity
+	SenderName string
+	Text       string
+}
+
+// ThreadRoot returns the id of the thread a reply to the event belongs in.
+func (e Event) ThreadRoot() string {
+	if e.Thread != "" {
+		return e.Thread
+	}
+	return e.ID
+}
+
+// Destination says where a message goes: a room (in a thread when Thread is
+// set), or, when Room is empty, a direct message to User.
+type Destination struct {
+	Platform core.Platform
+	Room     string
+	Thread   string
+	User     string
+}
+
+// DirectTo returns the destination of a direct message to who.
+func DirectTo(who core.Identity) Destination {
+	return Destination{Platform: who.Platform, User: who.User}
+}
+
+// ReplyTo returns where a reply to ev goes: its thread in a room, or the
+// same direct conversation.
+func ReplyTo(ev Event) Destination {
+	if ev.DM {
+		return Destination{Platform: ev.Platform, Room: ev.Room, User: ev.Sender.User}
+	}
+	return Destination{Platform: ev.Platform, Room: ev.Room, Thread: ev.ThreadRoot()}
+}
+
+// OriginOf returns where replies to a question asked at ref go.
+func OriginOf(ref core.MessageRef, asker core.Identity) Destination {
+	if ref.DM {
+		return Destination{Platform: ref.Platform, Room: ref.Room, User: asker.User}
+	}
+	return Destination{Platform: ref.Platform, Room: ref.Room, Thread: ref.Thread}
+}
+
+// Outgoing is a message to send. Key is stable for the same effect of the
+// same event, so a retried send can be recognised.
+type Outgoing struct {
+	To      Destination
+	Message Message
+	Key     string
+}

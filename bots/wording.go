@@ -1,0 +1,181 @@
+package bots
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Languages the bot speaks. The first is the default.
+var Languages = []string{"fr", "en"}
+
+// msgKey names one thing the bot says.
+type msgKey string
+
+const (
+	msgAskedRouted      msgKey = "asked_routed"
+	msgAskedRoutedOne   msgKey = "asked_routed_one"
+	msgAskedNoExpert    msgKey = "asked_no_expert"
+	msgExpertRequest    msgKey = "expert_request"
+	msgAnswerRelayed    msgKey = "answer_relayed"
+	msgAnswerThanks     msgKey = "answer_thanks"
+	msgAnswerHint       msgKey = "answer_hint"
+	msgExpertSaved      msgKey = "expert_saved"
+	msgExpertLeft       msgKey = "expert_left"
+	msgExpertShow       msgKey = "expert_show"
+	msgNotExpert        msgKey = "not_expert"
+	msgResolved         msgKey = "resolved"
+	msgResolvedNotice   msgKey = "resolved_notice"
+	msgHelp             msgKey = "help"
+	msgUnknownCommand   msgKey = "unknown_command"
+	msgDMHint           msgKey = "dm_hint"
+	msgLangSet          msgKey = "lang_set"
+	msgLangUsage        msgKey = "lang_usage"
+	msgAskUsage         msgKey = "ask_usage"
+	msgAnswerUsage      msgKey = "answer_usage"
+	msgTopicsUsage      msgKey = "topics_usage"
+	msgTooLong          msgKey = "too_long"
+	msgNoPending        msgKey = "no_pending"
+	msgAmbiguousAnswer  msgKey = "ambiguous_answer"
+	msgQuestionNotFound msgKey = "question_not_found"
+	msgQuestionClosed   msgKey = "question_closed"
+	msgOwnQuestion      msgKey = "own_question"
+	msgNoOpenQuestion   msgKey = "no_open_question"
+	msgAmbiguousResolve msgKey = "ambiguous_resolve"
+	msgNotAsker         msgKey = "not_asker"
+	msgInternal         msgKey = "internal"
+	msgStateResolved    msgKey = "state_resolved"
+	msgStateExpired     msgKey = "state_expired"
+	msgYourAnswer       msgKey = "your_answer"
+	msgYourQuestion     msgKey = "your_question"
+	msgTopicExample     msgKey = "topic_example"
+	msgDirectMessage    msgKey = "direct_message"
+)
+
+// catalog holds every sentence in every language. "{}" marks where an
+// argument goes, "\n" a paragraph break. A test checks that every language
+// has every key with the same number of arguments.
+var catalog = map[string]map[msgKey]string{
+	"fr": {
+		msgAskedRoutedOne:   "Question n°{} enregistrée et transmise à un expert. Sa réponse arrivera ici.",
+		msgAskedRouted:      "Question n°{} enregistrée et transmise à {} experts. Les réponses arriveront ici.",
+		msgAskedNoExpert:    "Question n°{} enregistrée. Aucun expert de ce sujet n'est disponible pour l'instant : elle reste ouverte.",
+		msgExpertRequest:    "Question n°{} posée par {} ({}) :\n{}\nPour répondre : {}",
+		msgAnswerRelayed:    "{}, réponse de {} à la question n°{} :\n{}\nSi c'est résolu : {}",
+		msgAnswerThanks:     "Merci ! Votre réponse à la question n°{} a été transmise à {}.",
+		msgAnswerHint:       "votre réponse",
+		msgExpertSaved:      "C'est noté : les questions sur {} vous seront transmises en message privé. Pour quitter l'annuaire : {}",
+		msgExpertLeft:       "Vous avez quitté l'annuaire des experts. Pour y revenir : {}",
+		msgExpertShow:       "Vos sujets : {}. Pour les changer : {}",
+		msgNotExpert:        "Vous n'êtes pas dans l'annuaire des experts. Pour y entrer : {}",
+		msgResolved:         "Question n°{} marquée comme résolue. Merci !",
+		msgResolvedNotice:   "{} a marqué la question n°{} comme résolue. Merci pour votre aide !",
+		msgHelp:             "Commandes d'entraide :\n{} poser une question aux experts\n{} rejoindre l'annuaire des experts (ou {} pour le quitter)\n{} répondre à une question reçue\n{} marquer votre question comme résolue\n{} changer de langue (fr, en)\n{} cette aide",
+		msgUnknownCommand:   "Commande inconnue : {}. Tapez {} pour la liste des commandes.",
+		msgDMHint:           "Bonjour ! Pour poser une question : {}. Pour l'aide : {}",
+		msgLangSet:          "C'est noté, je vous écrirai en français.",
+		msgLangUsage:        "Langues disponibles : {}. Par exemple : {}",
+		msgAskUsage:         "Écrivez votre question après la commande, par exemple : {}",
+		msgAnswerUsage:      "Écrivez votre réponse après la commande : {}",
+		msgTopicsUsage:      "Indiquez de 1 à {} sujets de {} caractères au plus, séparés par des virgules, par exemple : {}",
+		msgTooLong:          "Ce texte est trop long ({} caractères au plus). Raccourcissez-le et réessayez.",
+		msgNoPending:        "Aucune question ne vous attend. Pour répondre à une question précise : {}",
+		msgAmbiguousAnswer:  "Plusieurs questions vous attendent (n° {}). Précisez laquelle : {}",
+		msgQuestionNotFound: "La question n°{} n'existe pas. Vérifiez le numéro.",
+		msgQuestionClosed:   "La question n°{} est close ({}).",
+		msgOwnQuestion:      "C'est votre propre question. Si vous avez trouvé, marquez-la comme résolue : {}",
+		msgNoOpenQuestion:   "Vous n'avez aucune question ouverte. Pour en poser une : {}",
+		msgAmbiguousResolve: "Vous avez plusieurs questions ouvertes (n° {}). Précisez laquelle : {}",
+		msgNotAsker:         "Seule la personne qui a posé la question n°{} peut la marquer comme résolue.",
+		msgInternal:         "Désolé, une erreur interne m'a empêché de traiter votre message. Réessayez dans un instant.",
+		msgStateResolved:    "résolue",
+		msgStateExpired:     "expirée",
+		msgYourAnswer:       "votre réponse",
+		msgYourQuestion:     "votre question",
+		msgTopicExample:     "marchés publics, achats",
+		msgDirectMessage:    "message privé",
+	},
+	"en": {
+		msgAskedRoutedOne:   "Question #{} saved and sent to one expert. The answer will arrive here.",
+		msgAskedRouted:      "Question #{} saved and sent to {} experts. Answers will arrive here.",
+		msgAskedNoExpert:    "Question #{} saved. No expert on this topic is available yet: it stays open.",
+		msgExpertRequest:    "Question #{} asked by {} ({}):\n{}\nTo answer: {}",
+		msgAnswerRelayed:    "{}, answer from {} to question #{}:\n{}\nIf this solves it: {}",
+		msgAnswerThanks:     "Thank you! Your answer to question #{} was sent to {}.",
+		msgAnswerHint:       "your answer",
+		msgExpertSaved:      "Done: questions about {} will be sent to you by direct message. To leave the directory: {}",
+		msgExpertLeft:       "You left the expert directory. To come back: {}",
+		msgExpertShow:       "Your topics: {}. To change them: {}",
+		msgNotExpert:        "You are not in the expert directory. To join it: {}",
+		msgResolved:         "Question #{} marked as resolved. Thank you!",
+		msgResolvedNotice:   "{} marked question #{} as resolved. Thank you for your help!",
+		msgHelp:             "entraide commands:\n{} ask the experts a question\n{} join the expert directory (or {} to leave it)\n{} answer a question you received\n{} mark your question as resolved\n{} change language (fr, en)\n{} this help",
+		msgUnknownCommand:   "Unknown command: {}. Type {} for the list of commands.",
+		msgDMHint:           "Hello! To ask a question: {}. For help: {}",
+		msgLangSet:          "Done, I will write to you in English.",
+		msgLangUsage:        "Available languages: {}. For example: {}",
+		msgAskUsage:         "Write your question after the command, for example: {}",
+		msgAnswerUsage:      "Write your answer after the command: {}",
+		msgTopicsUsage:      "Give 1 to {} topics of at most {} characters, separated by commas, for example: {}",
+		msgTooLong:          "This text is too long (at most {} characters). Shorten it and try again.",
+		msgNoPending:        "No question is waiting for you. To answer a given question: {}",
+		msgAmbiguousAnswer:  "Several questions are waiting for you (#{}). Say which one: {}",
+		msgQuestionNotFound: "Question #{} does not exist. Check the number.",
+		msgQuestionClosed:   "Question #{} is closed ({}).",
+		msgOwnQuestion:      "This is your own question. If you found the answer, mark it as resolved: {}",
+		msgNoOpenQuestion:   "You have no open question. To ask one: {}",
+		msgAmbiguousResolve: "You have several open questions (#{}). Say which one: {}",
+		msgNotAsker:         "Only the person who asked question #{} can mark it as resolved.",
+		msgInternal:         "Sorry, an internal error stopped me from handling your message. Try again in a moment.",
+		msgStateResolved:    "resolved",
+		msgStateExpired:     "expired",
+		msgYourAnswer:       "your answer",
+		msgYourQuestion:     "your question",
+		msgTopicExample:     "public procurement, purchasing",
+		msgDirectMessage:    "direct message",
+	},
+}
+
+// supported reports whether the bot speaks lang.
+func supported(lang string) bool {
+	_, ok := catalog[lang]
+	return ok
+}
+
+// word returns the bare sentence of key in lang, for use inside arguments.
+func word(lang string, key msgKey) string {
+	if s, ok := catalog[lang][key]; ok {
+		return s
+	}
+	return catalog[Languages[0]][key]
+}
+
+// say builds the message of key in lang, putting args where the sentence
+// has "{}" and paragraph breaks where it has "\n".
+func say(lang string, key msgKey, args ...Span) Message {
+	tmpl := word(lang, key)
+	parts := strings.Split(tmpl, "{}")
+	if len(parts)-1 != len(args) {
+		panic(fmt.Sprintf("bots: message %s in %s takes %d arguments, got %d", key, lang, len(parts)-1, len(args)))
+	}
+	var m Message
+	for i, part := range parts {
+		for j, line := range strings.Split(part, "\n") {
+			if j > 0 {
+				m.Break()
+			}
+			if line != "" {
+				m.Text(line)
+			}
+		}
+		if i < len(args) {
+			m.add(args[i])
+		}
+	}
+	return m
+}
+
+// Span constructors for arguments.
+func plain(s string) Span  { return Span{Kind: Plain, Text: s} }
+func strong(s string) Span { return Span{Kind: Strong, Text: s} }
+func code(s string) Span   { return Span{Kind: Code, Text: s} }
+func quote(s string) Span  { return Span{Kind: Quote, Text: s} }

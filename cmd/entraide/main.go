@@ -1,0 +1,294 @@
+// Command entraide runs the entraide bot: questions asked in chat rooms are
+// routed to the best-matched experts, and their answers come back to the
+// asker's thread.
+//
+// Run "entraide --help" for the commands and settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"entraide/adapters/console"
+	"entraide/adapters/sqlstore"
+	"entraide/bots"
+	"entraide/core"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `entraide routes questions asked in chat rooms to the experts best placed to answer.
+
+Usage:
+  entraide [settings] [command] [command settings]
+
+Commands:
+  run       serve the configured platforms (the default; with none configured,
+            the console on standard input)
+  console   talk to entraide from the terminal: lines "alice> !ask ...",
+            "alice@#room> ...", "alice@dm> ..."
+  demo      play a short French scenario through the console
+  migrate   apply the database migrations and exit
+  bench     benchmarks: "entraide bench match --help", "entraide bench scale --help"
+  version   print the version
+  help      print this help
+
+Settings (flags override the environment):
+`
+
+// config is the typed configuration of the process, filled from the
+// environment and flags.
+type config struct {
+	Database    string
+	LogLevel    string
+	LogFormat   string
+	Bot         bots.Config
+	Network     core.Config
+	Console     console.Config
+	consoleEcho bool
+}
+
+// setting is one configuration variable: its flag, environment variable and
+// help.
+type setting struct {
+	flag, env, help string
+	value           flag.Value
+}
+
+// settings lists every setting of c.
+func (c *config) settings() []setting {
+	return []setting{
+		{"database", "ENTRAIDE_DATABASE", "a postgres:// URL, or a SQLite file path", (*stringValue)(&c.Database)},
+		{"lang", "ENTRAIDE_LANG", "language used with people who chose none: fr or en", (*stringValue)(&c.Bot.Lang)},
+		{"prefix", "ENTRAIDE_PREFIX", "prefix of chat commands", (*stringValue)(&c.Bot.Prefix)},
+		{"route-limit", "ENTRAIDE_ROUTE_LIMIT", "experts asked about each question", (*intValue)(&c.Network.RouteLimit)},
+		{"daily-budget", "ENTRAIDE_DAILY_BUDGET", "questions an expert is asked per 24 hours at most", (*intValue)(&c.Network.DailyBudget)},
+		{"console-room", "ENTRAIDE_CONSOLE_ROOM", "console room of lines that name none", (*stringValue)(&c.Console.Room)},
+		{"log-level", "ENTRAIDE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+		{"log-format", "ENTRAIDE_LOG_FORMAT", "text or json", (*stringValue)(&c.LogFormat)},
+	}
+}
+
+func defaultConfig() config {
+	return config{
+		Database:  sqlstore.DefaultDatabase,
+		LogLevel:  "info",
+		LogFormat: "text",
+		Bot:       bots.DefaultConfig(),
+		Network:   core.DefaultConfig(),
+		Console:   console.DefaultConfig(),
+	}
+}
+
+// fromEnv reads the settings set in the environment.
+func (c *config) fromEnv(getenv func(string) string) error {
+	for _, s := range c.settings() {
+		if v := getenv(s.env); v != "" {
+			if err := s.value.Set(v); err != nil {
+				return fmt.Errorf("%s=%q: %v", s.env, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// flags returns a flag set that fills c.
+func (c *config) flags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, s := range c.settings() {
+		fs.Var(s.value, s.flag, s.help+" ($"+s.env+")")
+	}
+	return fs
+}
+
+// Validate checks every setting and says which one is wrong.
+func (c *config) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.Database) == "" {
+		errs = append(errs, errors.New("ENTRAIDE_DATABASE is empty: give a postgres:// URL or a SQLite file path"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	for _, v := range []interface{ Validate() error }{c.Bot, c.Network, c.Console} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("ENTRAIDE_LOG_LEVEL=%q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "entraide:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, with its inputs and outputs handed in.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg := defaultConfig()
+	if err := cfg.fromEnv(getenv); err != nil {
+		return err
+	}
+	top := cfg.flags("entraide", stderr)
+	top.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		top.PrintDefaults()
+	}
+	if err := top.Parse(args); err != nil {
+		return err
+	}
+	command, rest := "run", top.Args()
+	if len(rest) > 0 {
+		command, rest = rest[0], rest[1:]
+	}
+	switch command {
+	case "help":
+		top.SetOutput(stdout)
+		fmt.Fprint(stdout, usage)
+		top.PrintDefaults()
+		return nil
+	case "version":
+		fmt.Fprintln(stdout, "entraide", version)
+		return nil
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
+	case "run", "console", "demo", "migrate":
+	default:
+		return fmt.Errorf("unknown command %q: run \"entraide help\" for the list", command)
+	}
+	sub := cfg.flags("entraide "+command, stderr)
+	if err := sub.Parse(rest); err != nil {
+		return err
+	}
+	if sub.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", command, sub.Arg(0))
+	}
+	// The demo plays in a temporary database unless one was named.
+	if command == "demo" && getenv("ENTRAIDE_DATABASE") == "" && !isSet(top, "database") && !isSet(sub, "database") {
+		dir, err := os.MkdirTemp("", "entraide-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Database = filepath.Join(dir, "demo.db")
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(cfg, stderr)
+	store, err := sqlstore.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log.Debug("database ready", "dialect", store.Dialect())
+	if command == "migrate" {
+		fmt.Fprintf(stdout, "entraide: %s database migrated\n", store.Dialect())
+		return nil
+	}
+	net, err := core.NewNetwork(store, nil, core.SystemClock{}, cfg.Network)
+	if err != nil {
+		return err
+	}
+	bot, err := bots.New(net, cfg.Bot, log)
+	if err != nil {
+		return err
+	}
+	switch command {
+	case "demo":
+		cfg.Console.Echo = true
+		fmt.Fprintln(stdout, "# entraide demo: four agents on the console, a SQLite database, no token.")
+		return runConsole(ctx, cfg, bot, store, log, strings.NewReader(demoScript), stdout)
+	case "run":
+		log.Info("no platform configured: reading the console on standard input")
+	}
+	return runConsole(ctx, cfg, bot, store, log, stdin, stdout)
+}
+
+// isSet reports whether the flag name was given on fs's command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func runConsole(ctx context.Context, cfg config, bot bots.Handler, store *sqlstore.Store, log *slog.Logger, in io.Reader, out io.Writer) error {
+	c, err := console.New(cfg.Console, bot, store, log)
+	if err != nil {
+		return err
+	}
+	return c.Run(ctx, in, out)
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(cfg.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// demoScript is the scenario of "entraide demo": in French, as on Tchap.
+const demoScript = `# Bob, acheteur public, et Carole, gestionnaire RH, rejoignent l'annuaire des experts.
+bob> !expert marchés publics, achats
+carol> !expert ressources humaines, congés
+# Alice pose une question dans #general : elle est transmise à Bob seul, en privé.
+alice> !ask Comment rédiger le cahier des charges d'un marché public de fournitures ?
+# Bob répond en privé : la réponse arrive dans le fil de la question d'Alice.
+bob@dm> !answer Partez du modèle de la DAJ et adaptez les clauses techniques.
+alice> !resolve
+# Dan pose une question sur les congés dans #rh ; Carole répond avec le numéro.
+dan@#rh> !question Combien de jours de congés pour un déménagement ?
+carol@dm> !reponse 2 Un jour d'autorisation d'absence, selon le règlement intérieur.
+# Une commande inconnue reçoit une aide courte.
+erin> !poser ma question
+`
