@@ -180,8 +180,8 @@ func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
 func (b *Bot) expert(ctx context.Context, r *Request) ([]Outgoing, error) {
 	ev := r.Event
 	example := b.cmd("expert " + word(r.Lang, msgTopicExample))
-	switch core.Fold(r.Args) {
-	case "":
+	switch folded := core.Fold(r.Args); {
+	case r.Args == "":
 		p, err := b.net.PersonByIdentity(ctx, ev.Sender)
 		if errors.Is(err, core.ErrNotFound) {
 			return b.reply(ev, say(r.Lang, msgNotExpert, example)), nil
@@ -197,7 +197,7 @@ func (b *Bot) expert(ctx context.Context, r *Request) ([]Outgoing, error) {
 			return nil, err
 		}
 		return b.reply(ev, say(r.Lang, msgExpertShow, strong(strings.Join(e.Topics, ", ")), example)), nil
-	case "off", "stop", "quitter", "leave":
+	case folded == "off" || folded == "stop" || folded == "quitter" || folded == "leave":
 		err := b.net.LeaveDirectory(ctx, ev.Sender)
 		if errors.Is(err, core.ErrNotFound) {
 			return b.reply(ev, say(r.Lang, msgNotExpert, example)), nil
@@ -310,7 +310,7 @@ func (b *Bot) resolve(ctx context.Context, r *Request) ([]Outgoing, error) {
 		var rest string
 		id, rest, ok = splitID(r.Args)
 		if !ok || rest != "" {
-			return b.reply(ev, say(r.Lang, msgAmbiguousResolve, plain(r.Args), usage)), nil
+			return b.reply(ev, say(r.Lang, msgBadID, quote(r.Args), usage)), nil
 		}
 	}
 	res, err := b.net.Resolve(ctx, ev.Sender, id)

@@ -43,6 +43,7 @@ const (
 	msgAmbiguousResolve msgKey = "ambiguous_resolve"
 	msgNotAsker         msgKey = "not_asker"
 	msgInternal         msgKey = "internal"
+	msgBadID            msgKey = "bad_id"
 	msgStateResolved    msgKey = "state_resolved"
 	msgStateExpired     msgKey = "state_expired"
 	msgYourAnswer       msgKey = "your_answer"
@@ -69,7 +70,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:        "Vous n'êtes pas dans l'annuaire des experts. Pour y entrer : {}",
 		msgResolved:         "Question n°{} marquée comme résolue. Merci !",
 		msgResolvedNotice:   "{} a marqué la question n°{} comme résolue. Merci pour votre aide !",
-		msgHelp:             "Commandes d'entraide :\n{} poser une question aux experts\n{} rejoindre l'annuaire des experts (ou {} pour le quitter)\n{} répondre à une question reçue\n{} marquer votre question comme résolue\n{} changer de langue (fr, en)\n{} cette aide",
+		msgHelp:             "Commandes d'entraide :\n{} : poser une question aux experts\n{} : rejoindre l'annuaire des experts ({} pour le quitter)\n{} : répondre à une question reçue\n{} : marquer votre question comme résolue\n{} : changer de langue (fr, en)\n{} : cette aide",
 		msgUnknownCommand:   "Commande inconnue : {}. Tapez {} pour la liste des commandes.",
 		msgDMHint:           "Bonjour ! Pour poser une question : {}. Pour l'aide : {}",
 		msgLangSet:          "C'est noté, je vous écrirai en français.",
@@ -86,6 +87,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNoOpenQuestion:   "Vous n'avez aucune question ouverte. Pour en poser une : {}",
 		msgAmbiguousResolve: "Vous avez plusieurs questions ouvertes (n° {}). Précisez laquelle : {}",
 		msgNotAsker:         "Seule la personne qui a posé la question n°{} peut la marquer comme résolue.",
+		msgBadID:            "{} n'est pas un numéro de question. Par exemple : {}",
 		msgInternal:         "Désolé, une erreur interne m'a empêché de traiter votre message. Réessayez dans un instant.",
 		msgStateResolved:    "résolue",
 		msgStateExpired:     "expirée",
@@ -108,7 +110,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:        "You are not in the expert directory. To join it: {}",
 		msgResolved:         "Question #{} marked as resolved. Thank you!",
 		msgResolvedNotice:   "{} marked question #{} as resolved. Thank you for your help!",
-		msgHelp:             "entraide commands:\n{} ask the experts a question\n{} join the expert directory (or {} to leave it)\n{} answer a question you received\n{} mark your question as resolved\n{} change language (fr, en)\n{} this help",
+		msgHelp:             "entraide commands:\n{}: ask the experts a question\n{}: join the expert directory ({} to leave it)\n{}: answer a question you received\n{}: mark your question as resolved\n{}: change language (fr, en)\n{}: this help",
 		msgUnknownCommand:   "Unknown command: {}. Type {} for the list of commands.",
 		msgDMHint:           "Hello! To ask a question: {}. For help: {}",
 		msgLangSet:          "Done, I will write to you in English.",
@@ -125,6 +127,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNoOpenQuestion:   "You have no open question. To ask one: {}",
 		msgAmbiguousResolve: "You have several open questions (#{}). Say which one: {}",
 		msgNotAsker:         "Only the person who asked question #{} can mark it as resolved.",
+		msgBadID:            "{} is not a question number. For example: {}",
 		msgInternal:         "Sorry, an internal error stopped me from handling your message. Try again in a moment.",
 		msgStateResolved:    "resolved",
 		msgStateExpired:     "expired",
