@@ -93,4 +93,3 @@ func TestDialectOf(t *testing.T) {
 		}
 	}
 }
-

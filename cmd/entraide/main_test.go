@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"entraide/adapters/sqlstore/sqlstoretest"
+)
+
+// entraide runs the program with args, an environment and standard input.
+func entraide(t *testing.T, env map[string]string, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+const issueScript = `bob> !expert marchés publics, achats
+carol> !expert ressources humaines, congés
+alice> !ask Comment rédiger le cahier des charges d'un marché public de fournitures ?
+bob@dm> !answer Partez du modèle de la DAJ et adaptez les clauses techniques.
+`
+
+// checkIssueScenario checks the foundation's promise on the console's output.
+func checkIssueScenario(t *testing.T, out string) {
+	t.Helper()
+	checkAnswerRelayed(t, out)
+	if strings.Contains(out, "[dm carol]") {
+		t.Errorf("carol was disturbed:\n%s", out)
+	}
+}
+
+// checkAnswerRelayed checks that bob got the question and alice the answer.
+func checkAnswerRelayed(t *testing.T, out string) {
+	t.Helper()
+	if !strings.Contains(out, "[dm bob] entraide: Question n°1 posée par alice (#general) : / « Comment rédiger le cahier des charges d'un marché public de fournitures ? »") {
+		t.Errorf("no DM to bob with the question:\n%s", out)
+	}
+	if !strings.Contains(out, "[#general thread 3] entraide: @alice, réponse de bob à la question n°1 : / « Partez du modèle de la DAJ et adaptez les clauses techniques. »") {
+		t.Errorf("no answer in alice's thread:\n%s", out)
+	}
+}
+
+func TestConsoleOnEveryBackend(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		env := map[string]string{"ENTRAIDE_DATABASE": filepath.Join(dir, "e.db")}
+		out, _, err := entraide(t, env, issueScript, "console")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkIssueScenario(t, out)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		out, _, err := entraide(t, nil, issueScript, "--database", sqlstoretest.PostgresURL(t), "console")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkIssueScenario(t, out)
+	})
+}
+
+func TestRunWithoutPlatformReadsTheConsole(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "e.db")
+	out, logs, err := entraide(t, map[string]string{"ENTRAIDE_DATABASE": db}, issueScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIssueScenario(t, out)
+	if !strings.Contains(logs, "no platform configured") {
+		t.Errorf("logs do not say why the console runs: %q", logs)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	wd, _ := os.Getwd()
+	out, _, err := entraide(t, nil, "", "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAnswerRelayed(t, out)
+	for _, want := range []string{
+		"bob> !expert marchés publics, achats",
+		"[dm carol] entraide: Question n°2 posée par dan (#rh)",
+		"[#rh thread 6] entraide: @dan, réponse de carol à la question n°2",
+		"[#general thread 5] entraide: Question n°1 marquée comme résolue.",
+		"Commande inconnue : !poser.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(wd, "entraide.db")); err == nil {
+		t.Error("the demo wrote entraide.db in the working directory")
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	out, _, err := entraide(t, nil, "", "help")
+	if err != nil || !strings.Contains(out, "console") || !strings.Contains(out, "ENTRAIDE_DATABASE") {
+		t.Fatalf("help: %v\n%s", err, out)
+	}
+	_, errOut, err := entraide(t, nil, "", "--help")
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut, "ENTRAIDE_DAILY_BUDGET") {
+		t.Fatalf("--help: %v\n%s", err, errOut)
+	}
+	out, _, err = entraide(t, nil, "", "version")
+	if err != nil || !strings.HasPrefix(out, "entraide ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "e.db")
+	out, _, err := entraide(t, nil, "", "migrate", "--database", db)
+	if err != nil || !strings.Contains(out, "sqlite database migrated") {
+		t.Fatalf("migrate: %v %q", err, out)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadSettingsSayWhatToFix(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{env: map[string]string{"ENTRAIDE_LANG": "de"}, args: []string{"migrate"}, want: `language "de"`},
+		{env: map[string]string{"ENTRAIDE_DAILY_BUDGET": "beaucoup"}, want: "ENTRAIDE_DAILY_BUDGET"},
+		{env: map[string]string{"ENTRAIDE_ROUTE_LIMIT": "0"}, args: []string{"migrate"}, want: "route limit 0"},
+		{env: map[string]string{"ENTRAIDE_LOG_LEVEL": "loud"}, args: []string{"migrate"}, want: "ENTRAIDE_LOG_LEVEL"},
+		{env: map[string]string{"ENTRAIDE_LOG_FORMAT": "xml"}, args: []string{"migrate"}, want: "ENTRAIDE_LOG_FORMAT"},
+		{env: map[string]string{"ENTRAIDE_CONSOLE_ROOM": "general"}, args: []string{"migrate"}, want: "#general"},
+		{args: []string{"frobnicate"}, want: `unknown command "frobnicate"`},
+		{args: []string{"migrate", "extra"}, want: `unexpected argument "extra"`},
+		{args: []string{"migrate", "--database", filepath.Join(dir, "no", "such", "dir.db")}, want: "sqlite"},
+	} {
+		_, _, err := entraide(t, c.env, "", c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("env %v args %v: error %v, want it to mention %q", c.env, c.args, err, c.want)
+		}
+	}
+}
