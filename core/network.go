@@ -36,10 +36,11 @@ func (c Config) Validate() error {
 // routes them to experts, records answers and resolutions. Its methods
 // return what happened; the conversation layer tells people.
 type Network struct {
-	store  Store
-	router Router
-	clock  Clock
-	cfg    Config
+	store   Store
+	router  Router
+	learner Learner // the router, when it learns; nil otherwise
+	clock   Clock
+	cfg     Config
 }
 
 // NewNetwork returns a Network over a store. A nil router routes by declared
@@ -57,7 +58,8 @@ func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, 
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	return &Network{store: store, router: router, clock: clock, cfg: cfg}, nil
+	learner, _ := router.(Learner)
+	return &Network{store: store, router: router, learner: learner, clock: clock, cfg: cfg}, nil
 }
 
 // Store returns the network's store.
@@ -137,6 +139,9 @@ func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text str
 	if err != nil {
 		return Asked{}, fmt.Errorf("core: ask: %w", err)
 	}
+	if n.learner != nil {
+		n.learner.QuestionAsked(q)
+	}
 	return Asked{Question: q, Asker: person, Experts: experts}, nil
 }
 
@@ -183,6 +188,9 @@ func (n *Network) DeclareExpert(ctx context.Context, who Identity, displayName s
 	if err := n.store.SaveExpert(ctx, e); err != nil {
 		return Expert{}, fmt.Errorf("core: declare expert: %w", err)
 	}
+	if n.learner != nil {
+		n.learner.ExpertChanged(e)
+	}
 	return e, nil
 }
 
@@ -195,6 +203,9 @@ func (n *Network) LeaveDirectory(ctx context.Context, who Identity) error {
 	}
 	if err := n.store.DeleteExpert(ctx, person.ID); err != nil {
 		return fmt.Errorf("core: leave directory: %w", err)
+	}
+	if n.learner != nil {
+		n.learner.ExpertLeft(person.ID)
 	}
 	return nil
 }
@@ -264,6 +275,9 @@ func (n *Network) Answer(ctx context.Context, author Identity, displayName strin
 	})
 	if err != nil {
 		return Answered{}, fmt.Errorf("core: answer question %d: %w", id, err)
+	}
+	if n.learner != nil {
+		n.learner.QuestionAnswered(out.Question, out.Answer)
 	}
 	return out, nil
 }
@@ -344,6 +358,9 @@ func (n *Network) Resolve(ctx context.Context, who Identity, id QuestionID) (Res
 	})
 	if err != nil {
 		return Resolved{}, fmt.Errorf("core: resolve question %d: %w", id, err)
+	}
+	if n.learner != nil {
+		n.learner.QuestionResolved(out.Question)
 	}
 	return out, nil
 }

@@ -13,6 +13,24 @@ type Router interface {
 	Route(ctx context.Context, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error)
 }
 
+// Learner is a Router that learns from what happens in the network. The
+// Network tells it after each change is stored; a Learner must be safe for
+// concurrent use.
+type Learner interface {
+	Router
+	// ExpertChanged tells that an expert joined the directory or changed
+	// their topics.
+	ExpertChanged(e Expert)
+	// ExpertLeft tells that an expert left the directory.
+	ExpertLeft(id PersonID)
+	// QuestionAsked tells that a question was stored.
+	QuestionAsked(q Question)
+	// QuestionAnswered tells that an answer to q was stored.
+	QuestionAnswered(q Question, a Answer)
+	// QuestionResolved tells that its asker marked q as resolved.
+	QuestionResolved(q Question)
+}
+
 // TopicRouter routes a question to the experts whose declared topics appear
 // in it: a topic matches when each of its terms is a term of the question.
 // Experts who match more, and more specific (longer), topics come first. It

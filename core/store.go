@@ -47,6 +47,9 @@ type Store interface {
 	// SetQuestionState moves a question from state from to state to, and
 	// fails with ErrConflict when it is no longer in state from.
 	SetQuestionState(ctx context.Context, id QuestionID, from, to State, at time.Time) error
+	// QuestionsAfter returns up to limit questions whose id is greater than
+	// after, by id: a Learner reads the history this way at start.
+	QuestionsAfter(ctx context.Context, after QuestionID, limit int) ([]Question, error)
 	// QuestionsByAsker returns the asker's questions in the given states
 	// (all states when none is given), oldest first.
 	QuestionsByAsker(ctx context.Context, asker PersonID, states ...State) ([]Question, error)
@@ -70,6 +73,9 @@ type Store interface {
 	AddAnswer(ctx context.Context, a Answer) (Answer, error)
 	// Answers returns a question's answers, oldest first.
 	Answers(ctx context.Context, q QuestionID) ([]Answer, error)
+	// AnswersAfter returns up to limit answers whose id is greater than
+	// after, by id.
+	AnswersAfter(ctx context.Context, after AnswerID, limit int) ([]Answer, error)
 
 	// Checkpoint returns the value stored under key, or "" when none is.
 	// Adapters keep their positions here (a sync token, a message counter).

@@ -89,6 +89,19 @@ func (s *Store) SetQuestionState(ctx context.Context, id core.QuestionID, from, 
 	return nil
 }
 
+// QuestionsAfter implements core.Store.
+func (s *Store) QuestionsAfter(ctx context.Context, after core.QuestionID, limit int) ([]core.Question, error) {
+	var rows []questionRow
+	if err := s.selectAll(ctx, &rows, selectQuestion+" WHERE id > ? ORDER BY id LIMIT ?", int64(after), limit); err != nil {
+		return nil, fmt.Errorf("sqlstore: questions after %d: %w", after, err)
+	}
+	out := make([]core.Question, len(rows))
+	for i, r := range rows {
+		out[i] = r.question()
+	}
+	return out, nil
+}
+
 // QuestionsByAsker implements core.Store.
 func (s *Store) QuestionsByAsker(ctx context.Context, asker core.PersonID, states ...core.State) ([]core.Question, error) {
 	query := selectQuestion + " WHERE asker_id = ?"
@@ -212,15 +225,30 @@ func (s *Store) AddAnswer(ctx context.Context, a core.Answer) (core.Answer, erro
 // Answers implements core.Store.
 func (s *Store) Answers(ctx context.Context, q core.QuestionID) ([]core.Answer, error) {
 	var rows []answerRow
-	if err := s.selectAll(ctx, &rows, "SELECT id, question_id, author_id, body, created_at FROM answers WHERE question_id = ? ORDER BY id", int64(q)); err != nil {
+	if err := s.selectAll(ctx, &rows, selectAnswer+" WHERE question_id = ? ORDER BY id", int64(q)); err != nil {
 		return nil, fmt.Errorf("sqlstore: answers of question %d: %w", q, err)
 	}
+	return answers(rows), nil
+}
+
+// AnswersAfter implements core.Store.
+func (s *Store) AnswersAfter(ctx context.Context, after core.AnswerID, limit int) ([]core.Answer, error) {
+	var rows []answerRow
+	if err := s.selectAll(ctx, &rows, selectAnswer+" WHERE id > ? ORDER BY id LIMIT ?", int64(after), limit); err != nil {
+		return nil, fmt.Errorf("sqlstore: answers after %d: %w", after, err)
+	}
+	return answers(rows), nil
+}
+
+const selectAnswer = "SELECT id, question_id, author_id, body, created_at FROM answers"
+
+func answers(rows []answerRow) []core.Answer {
 	out := make([]core.Answer, len(rows))
 	for i, r := range rows {
 		out[i] = core.Answer{ID: core.AnswerID(r.ID), Question: core.QuestionID(r.QuestionID),
 			Author: core.PersonID(r.AuthorID), Text: r.Body, CreatedAt: r.CreatedAt.UTC()}
 	}
-	return out, nil
+	return out
 }
 
 // Checkpoint implements core.Store.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ func Network(t *testing.T, open Open) {
 		"ConcurrentAnswersBothKept":   testConcurrentAnswers,
 		"RouteLimitKeepsBestExperts":  testRouteLimit,
 		"DirectMessageQuestionOrigin": testDMOrigin,
+		"LearnerIsToldWhatHappened":   testLearner,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -291,5 +293,44 @@ func testDMOrigin(t *testing.T, f *fixture) {
 	stored := must(f.s.Question(ctx, asked.Question.ID))
 	if stored.Origin != ref || stored.State != core.StateRouted {
 		t.Fatalf("stored %+v", stored)
+	}
+}
+
+// recorder is a Learner that routes by topics and writes down what it is
+// told.
+type recorder struct {
+	core.TopicRouter
+	mu  sync.Mutex
+	log []string
+}
+
+func (r *recorder) note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.log = append(r.log, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) ExpertChanged(e core.Expert)   { r.note("expert %d %v", e.Person, e.Topics) }
+func (r *recorder) ExpertLeft(id core.PersonID)   { r.note("left %d", id) }
+func (r *recorder) QuestionAsked(q core.Question) { r.note("asked %d %s", q.ID, q.State) }
+func (r *recorder) QuestionAnswered(q core.Question, a core.Answer) {
+	r.note("answered %d by %d: %s", q.ID, a.Author, a.Text)
+}
+func (r *recorder) QuestionResolved(q core.Question) { r.note("resolved %d", q.ID) }
+
+func testLearner(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	rec := &recorder{TopicRouter: core.TopicRouter{Store: f.s}}
+	n, err := core.NewNetwork(f.s, rec, f.clock, core.DefaultConfig())
+	check(t, err)
+	bob := must(n.DeclareExpert(ctx, id("bob"), "", []string{"marchés publics"}))
+	asked := must(n.Ask(ctx, id("alice"), "", marche, core.MessageRef{Platform: "test", Room: "#g", Message: "1", Thread: "1"}))
+	must(n.Answer(ctx, id("bob"), "", 0, "Partez du modèle."))
+	must(n.Resolve(ctx, id("alice"), 0))
+	check(t, n.LeaveDirectory(ctx, id("bob")))
+	want := fmt.Sprintf("expert %[1]d [marchés publics]|asked %[2]d routed|answered %[2]d by %[1]d: Partez du modèle.|resolved %[2]d|left %[1]d",
+		bob.Person, asked.Question.ID)
+	if got := strings.Join(rec.log, "|"); got != want {
+		t.Fatalf("learner heard %q, want %q", got, want)
 	}
 }

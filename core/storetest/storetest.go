@@ -249,6 +249,24 @@ func testAnswers(t *testing.T, s core.Store) {
 	if len(got) != 2 || got[0].Text != "première" || got[0].Author != bob.ID || got[1].Text != "seconde" {
 		t.Fatalf("Answers = %+v", got)
 	}
+	q2 := newQuestion(t, s, bob, "q2")
+	a3 := must(s.AddAnswer(ctx, core.Answer{Question: q2.ID, Author: alice.ID, Text: "troisième", CreatedAt: t0}))
+	page := must(s.AnswersAfter(ctx, 0, 2))
+	if len(page) != 2 || page[0].ID != a1.ID || page[1].ID != a2.ID || page[0].Question != q.ID {
+		t.Fatalf("AnswersAfter(0, 2) = %+v", page)
+	}
+	page = must(s.AnswersAfter(ctx, a2.ID, 10))
+	if len(page) != 1 || page[0].ID != a3.ID || page[0].Question != q2.ID || page[0].Text != "troisième" {
+		t.Fatalf("AnswersAfter(a2, 10) = %+v", page)
+	}
+	qs := must(s.QuestionsAfter(ctx, 0, 1))
+	if len(qs) != 1 || qs[0].ID != q.ID {
+		t.Fatalf("QuestionsAfter(0, 1) = %+v", qs)
+	}
+	qs = must(s.QuestionsAfter(ctx, q.ID, 10))
+	if len(qs) != 1 || qs[0].ID != q2.ID || qs[0].Text != "q2" {
+		t.Fatalf("QuestionsAfter(q, 10) = %+v", qs)
+	}
 }
 
 func testTx(t *testing.T, s core.Store) {
