@@ -167,12 +167,13 @@ func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
 		if ev.DM || where == "" {
 			where = word(lang, msgDirectMessage)
 		}
-		out = append(out, Outgoing{
-			To: DirectTo(e.Identity),
-			Message: say(lang, msgExpertRequest, strong(id), strong(asked.Asker.Name()), plain(where), quote(asked.Question.Text),
-				b.cmd("answer "+id+" "+word(lang, msgAnswerHint))),
-			Key: fmt.Sprintf("q%s/request/%d", id, e.ID),
-		})
+		m := say(lang, msgExpertRequest, strong(id), strong(asked.Asker.Name()), plain(where), quote(asked.Question.Text),
+			b.cmd("answer "+id+" "+word(lang, msgAnswerHint)))
+		m.Actions = []Action{{
+			Kind: ActionForm, ID: "answer:" + id, Label: word(lang, msgAnswerButton), Command: "answer " + id,
+			FormTitle: word(lang, msgAnswerButton) + " (" + id + ")", FormLabel: word(lang, msgYourAnswer),
+		}}
+		out = append(out, Outgoing{To: DirectTo(e.Identity), Message: m, Key: fmt.Sprintf("q%s/request/%d", id, e.ID)})
 	}
 	return out, nil
 }

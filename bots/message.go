@@ -40,6 +40,36 @@ type Span struct {
 // adapter renders it.
 type Message struct {
 	Spans []Span
+	// Actions are buttons offered under the message, where the platform has
+	// them; the text always says how to do the same with a command.
+	Actions []Action
+}
+
+// ActionKind says what pressing a button does.
+type ActionKind int
+
+// The kinds of actions.
+const (
+	// ActionCommand runs Command as if the person had typed it (with the
+	// prefix) in a direct message to the bot.
+	ActionCommand ActionKind = iota
+	// ActionForm asks the person for a text first (a modal where the
+	// platform has one), then runs Command followed by a space and the text.
+	ActionForm
+)
+
+// Action is a button under a message. Pressing it becomes an ordinary Event
+// whose Text is the command, so buttons and typed commands share one path.
+type Action struct {
+	Kind ActionKind
+	// ID is stable for the same button of the same message, such as
+	// "answer:12".
+	ID    string
+	Label string
+	// Command is the command to run, without prefix, such as "answer 12".
+	Command string
+	// FormTitle and FormLabel describe the text asked by an ActionForm.
+	FormTitle, FormLabel string
 }
 
 // Text appends plain text.

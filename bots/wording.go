@@ -44,6 +44,7 @@ const (
 	msgNotAsker         msgKey = "not_asker"
 	msgInternal         msgKey = "internal"
 	msgBadID            msgKey = "bad_id"
+	msgAnswerButton     msgKey = "answer_button"
 	msgStateResolved    msgKey = "state_resolved"
 	msgStateExpired     msgKey = "state_expired"
 	msgYourAnswer       msgKey = "your_answer"
@@ -87,6 +88,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNoOpenQuestion:   "Vous n'avez aucune question ouverte. Pour en poser une : {}",
 		msgAmbiguousResolve: "Vous avez plusieurs questions ouvertes (n° {}). Précisez laquelle : {}",
 		msgNotAsker:         "Seule la personne qui a posé la question n°{} peut la marquer comme résolue.",
+		msgAnswerButton:     "Répondre",
 		msgBadID:            "{} n'est pas un numéro de question. Par exemple : {}",
 		msgInternal:         "Désolé, une erreur interne m'a empêché de traiter votre message. Réessayez dans un instant.",
 		msgStateResolved:    "résolue",
@@ -127,6 +129,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNoOpenQuestion:   "You have no open question. To ask one: {}",
 		msgAmbiguousResolve: "You have several open questions (#{}). Say which one: {}",
 		msgNotAsker:         "Only the person who asked question #{} can mark it as resolved.",
+		msgAnswerButton:     "Answer",
 		msgBadID:            "{} is not a question number. For example: {}",
 		msgInternal:         "Sorry, an internal error stopped me from handling your message. Try again in a moment.",
 		msgStateResolved:    "resolved",

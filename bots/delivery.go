@@ -1,0 +1,62 @@
+package bots
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"entraide/core"
+)
+
+// Inbox is where adapters deliver what people write. Deliver returns nil once
+// the event is stored durably, or recognised as a duplicate of one already
+// stored (same platform and event id); only then may the adapter acknowledge
+// the event to its platform. An error means the event was not taken: the
+// adapter must not acknowledge it, so the platform delivers it again.
+type Inbox interface {
+	Deliver(ctx context.Context, ev Event) error
+}
+
+// InboxFunc adapts a function to the Inbox interface.
+type InboxFunc func(ctx context.Context, ev Event) error
+
+// Deliver implements Inbox.
+func (f InboxFunc) Deliver(ctx context.Context, ev Event) error { return f(ctx, ev) }
+
+// Sent describes a message a platform accepted.
+type Sent struct {
+	// MessageID is the platform's id of the new message (a Matrix event id,
+	// a Slack ts, a Discord message id), empty when the platform gives none.
+	MessageID string
+}
+
+// Sender sends messages on one platform. After a crash the same Outgoing
+// (same Key) may be sent again: a Sender passes the key to its platform as
+// the idempotency or transaction id where the platform has one.
+//
+// Send returns a *RetryAfterError when the platform asks to slow down, an
+// error wrapping ErrUndeliverable when retrying cannot help (unknown user,
+// room gone, forbidden), and any other error for transient failures.
+type Sender interface {
+	Platform() core.Platform
+	Send(ctx context.Context, o Outgoing) (Sent, error)
+}
+
+// ErrUndeliverable marks a message that no retry can deliver.
+var ErrUndeliverable = errors.New("undeliverable")
+
+// RetryAfterError says the platform rate-limited a send: try again after
+// After.
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+// Error describes the limit.
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("rate limited, retry after %s: %v", e.After, e.Err)
+}
+
+// Unwrap returns the platform's error.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
