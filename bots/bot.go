@@ -63,18 +63,27 @@ func New(net *core.Network, cfg Config, log *slog.Logger) (*Bot, error) {
 	}
 	b := &Bot{net: net, cfg: cfg, log: log, commands: map[string]*Command{}}
 	for _, c := range []*Command{
-		{Name: "ask", Aliases: []string{"question", "demande"}, Handle: b.ask},
-		{Name: "expert", Aliases: []string{"expertise"}, Handle: b.expert},
-		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: b.answer},
-		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: b.resolve},
-		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: b.lang},
-		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: b.help},
+		{Name: "ask", Aliases: []string{"question", "demande"}, Handle: (*Bot).ask},
+		{Name: "expert", Aliases: []string{"expertise"}, Handle: (*Bot).expert},
+		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
+		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: (*Bot).resolve},
+		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},
+		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: (*Bot).help},
 	} {
 		if err := b.register(c); err != nil {
 			return nil, err
 		}
 	}
 	return b, nil
+}
+
+// In returns a Bot whose network works in tx, a transaction of the
+// network's store, and a function that tells the network's learner what
+// happened, to call once tx committed.
+func (b *Bot) In(tx core.Store) (*Bot, func()) {
+	c := *b
+	c.net = b.net.Bind(tx)
+	return &c, c.net.Flush
 }
 
 // register adds a command under its name and aliases.
@@ -109,7 +118,7 @@ func (b *Bot) Handle(ctx context.Context, ev Event) ([]Outgoing, error) {
 	if !ok {
 		return b.reply(ev, say(lang, msgUnknownCommand, code(b.cfg.Prefix+name), code(b.cfg.Prefix+"help"))), nil
 	}
-	out, err := cmd.Handle(ctx, &Request{Event: ev, Name: name, Args: args, Lang: lang})
+	out, err := cmd.Handle(b, ctx, &Request{Event: ev, Name: name, Args: args, Lang: lang})
 	if err != nil {
 		b.log.Error("command failed", "command", cmd.Name, "platform", ev.Platform, "event", ev.ID, "err", err)
 		return b.reply(ev, say(lang, msgInternal)), fmt.Errorf("bots: %s: %w", cmd.Name, err)
@@ -127,7 +136,14 @@ func (b *Bot) langOf(ctx context.Context, who core.Identity) string {
 }
 
 func (b *Bot) reply(ev Event, m Message) []Outgoing {
-	return []Outgoing{{To: ReplyTo(ev), Message: m, Key: ev.ID + "/reply"}}
+	return []Outgoing{{To: ReplyTo(ev), Message: m, Key: eventKey(ev, "reply")}}
+}
+
+// eventKey is the idempotency key of one effect of one event: the same
+// event handled again (after a crash) gives the same keys, whatever ids the
+// database hands out the second time.
+func eventKey(ev Event, effect string) string {
+	return string(ev.Platform) + ":" + ev.ID + "/" + effect
 }
 
 func (b *Bot) cmd(s string) Span { return code(b.cfg.Prefix + s) }
@@ -173,7 +189,7 @@ func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
 			Kind: ActionForm, ID: "answer:" + id, Label: word(lang, msgAnswerButton), Command: "answer " + id,
 			FormTitle: word(lang, msgAnswerButton) + " (" + id + ")", FormLabel: word(lang, msgYourAnswer),
 		}}
-		out = append(out, Outgoing{To: DirectTo(e.Identity), Message: m, Key: fmt.Sprintf("q%s/request/%d", id, e.ID)})
+		out = append(out, Outgoing{To: DirectTo(e.Identity), Message: m, Key: eventKey(ev, fmt.Sprintf("request/%d", e.ID))})
 	}
 	return out, nil
 }
@@ -254,12 +270,12 @@ func (b *Bot) answer(ctx context.Context, r *Request) ([]Outgoing, error) {
 			To: OriginOf(res.Question.Origin, asker.Identity),
 			Message: say(askerLang, msgAnswerRelayed, Span{Kind: Mention, Text: asker.Name(), Who: asker.Identity},
 				strong(res.Author.Name()), strong(qid), quote(res.Answer.Text), b.cmd("resolve "+qid)),
-			Key: fmt.Sprintf("a%d/relay", res.Answer.ID),
+			Key: eventKey(ev, "relay"),
 		},
 		{
 			To:      ReplyTo(ev),
 			Message: say(r.Lang, msgAnswerThanks, strong(qid), strong(asker.Name())),
-			Key:     fmt.Sprintf("a%d/thanks", res.Answer.ID),
+			Key:     eventKey(ev, "thanks"),
 		},
 	}, nil
 }
@@ -341,7 +357,7 @@ func (b *Bot) resolve(ctx context.Context, r *Request) ([]Outgoing, error) {
 		out = append(out, Outgoing{
 			To:      DirectTo(author.Identity),
 			Message: say(lang, msgResolvedNotice, strong(asker.Name()), strong(qid)),
-			Key:     fmt.Sprintf("q%s/resolved/%d", qid, a.Author),
+			Key:     eventKey(ev, fmt.Sprintf("resolved/%d", a.Author)),
 		})
 	}
 	return out, nil

@@ -18,8 +18,9 @@ type Command struct {
 	Name string
 	// Aliases are other names that run the command, such as a French one.
 	Aliases []string
-	// Handle runs the command and returns what to send.
-	Handle func(ctx context.Context, r *Request) ([]Outgoing, error)
+	// Handle runs the command on the bot handling the event (which may work
+	// in a transaction, see Bot.In) and returns what to send.
+	Handle func(b *Bot, ctx context.Context, r *Request) ([]Outgoing, error)
 }
 
 // Request is a command being handled: the event, the command's arguments

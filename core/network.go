@@ -41,6 +41,43 @@ type Network struct {
 	learner Learner // the router, when it learns; nil otherwise
 	clock   Clock
 	cfg     Config
+	// deferred holds what the learner is to hear once the transaction a
+	// bound Network works in commits; nil on an unbound Network.
+	deferred *[]func()
+}
+
+// Bind returns a Network that works in tx, a transaction of its store.
+// What its learner should hear waits until Flush, to be called once tx
+// committed, so a rolled-back change teaches nothing.
+func (n *Network) Bind(tx Store) *Network {
+	c := *n
+	c.store = tx
+	c.deferred = new([]func())
+	return &c
+}
+
+// Flush tells the learner what a bound Network did. It does nothing on an
+// unbound Network, whose learner hears everything at once.
+func (n *Network) Flush() {
+	if n.deferred == nil {
+		return
+	}
+	for _, f := range *n.deferred {
+		f()
+	}
+	*n.deferred = nil
+}
+
+// tell passes news to the learner, now or at Flush.
+func (n *Network) tell(f func(Learner)) {
+	if n.learner == nil {
+		return
+	}
+	if n.deferred != nil {
+		*n.deferred = append(*n.deferred, func() { f(n.learner) })
+		return
+	}
+	f(n.learner)
 }
 
 // NewNetwork returns a Network over a store. A nil router routes by declared
@@ -53,7 +90,7 @@ func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, 
 		return nil, fmt.Errorf("core: new network: %w", err)
 	}
 	if router == nil {
-		router = TopicRouter{Store: store}
+		router = TopicRouter{}
 	}
 	if clock == nil {
 		clock = SystemClock{}
@@ -106,7 +143,7 @@ func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text str
 		Community: community, Asker: person.ID, Text: text, Lang: person.Lang,
 		State: StateOpen, Origin: origin, CreatedAt: now, UpdatedAt: now,
 	}
-	ids, err := n.router.Route(ctx, q, n.cfg.RouteLimit, n.eligible(ctx, person.ID, now))
+	ids, err := n.router.Route(ctx, n.store, q, n.cfg.RouteLimit, n.eligible(ctx, n.store, person.ID, now))
 	if err != nil {
 		return Asked{}, fmt.Errorf("core: ask: route: %w", err)
 	}
@@ -123,13 +160,26 @@ func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text str
 		if q, err = tx.CreateQuestion(ctx, q); err != nil {
 			return err
 		}
-		if len(experts) == 0 {
-			return nil
-		}
+		// Budgets are checked again under a lock on each expert: two
+		// processes routing at once must not both take an expert's last
+		// slot.
+		eligible := n.eligible(ctx, tx, person.ID, now)
+		kept := experts[:0]
 		for _, e := range experts {
+			if err := tx.LockExpert(ctx, e.ID); err != nil {
+				return err
+			}
+			if !eligible(e.ID) {
+				continue
+			}
 			if err := tx.AddRouting(ctx, Routing{Question: q.ID, Expert: e.ID, Status: RoutingAsked, RoutedAt: now}); err != nil {
 				return err
 			}
+			kept = append(kept, e)
+		}
+		experts = kept
+		if len(experts) == 0 {
+			return nil
 		}
 		if err := tx.SetQuestionState(ctx, q.ID, StateOpen, StateRouted, now); err != nil {
 			return err
@@ -139,21 +189,19 @@ func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text str
 	if err != nil {
 		return Asked{}, fmt.Errorf("core: ask: %w", err)
 	}
-	if n.learner != nil {
-		n.learner.QuestionAsked(q)
-	}
+	n.tell(func(l Learner) { l.QuestionAsked(q) })
 	return Asked{Question: q, Asker: person, Experts: experts}, nil
 }
 
 // eligible returns the filter that keeps the asker, unavailable experts and
 // experts over their daily budget out of routing. A store error makes the
 // expert ineligible: better to ask someone else than to fail the question.
-func (n *Network) eligible(ctx context.Context, asker PersonID, now time.Time) func(PersonID) bool {
+func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now time.Time) func(PersonID) bool {
 	return func(id PersonID) bool {
 		if id == asker {
 			return false
 		}
-		e, err := n.store.Expert(ctx, id)
+		e, err := s.Expert(ctx, id)
 		if err != nil || !e.AvailableAt(now) {
 			return false
 		}
@@ -161,7 +209,7 @@ func (n *Network) eligible(ctx context.Context, asker PersonID, now time.Time) f
 		if budget <= 0 {
 			budget = n.cfg.DailyBudget
 		}
-		count, err := n.store.CountRoutingsSince(ctx, id, now.Add(-24*time.Hour))
+		count, err := s.CountRoutingsSince(ctx, id, now.Add(-24*time.Hour))
 		return err == nil && count < budget
 	}
 }
@@ -188,9 +236,7 @@ func (n *Network) DeclareExpert(ctx context.Context, who Identity, displayName s
 	if err := n.store.SaveExpert(ctx, e); err != nil {
 		return Expert{}, fmt.Errorf("core: declare expert: %w", err)
 	}
-	if n.learner != nil {
-		n.learner.ExpertChanged(e)
-	}
+	n.tell(func(l Learner) { l.ExpertChanged(e) })
 	return e, nil
 }
 
@@ -204,9 +250,7 @@ func (n *Network) LeaveDirectory(ctx context.Context, who Identity) error {
 	if err := n.store.DeleteExpert(ctx, person.ID); err != nil {
 		return fmt.Errorf("core: leave directory: %w", err)
 	}
-	if n.learner != nil {
-		n.learner.ExpertLeft(person.ID)
-	}
+	n.tell(func(l Learner) { l.ExpertLeft(person.ID) })
 	return nil
 }
 
@@ -276,9 +320,7 @@ func (n *Network) Answer(ctx context.Context, author Identity, displayName strin
 	if err != nil {
 		return Answered{}, fmt.Errorf("core: answer question %d: %w", id, err)
 	}
-	if n.learner != nil {
-		n.learner.QuestionAnswered(out.Question, out.Answer)
-	}
+	n.tell(func(l Learner) { l.QuestionAnswered(out.Question, out.Answer) })
 	return out, nil
 }
 
@@ -359,9 +401,7 @@ func (n *Network) Resolve(ctx context.Context, who Identity, id QuestionID) (Res
 	if err != nil {
 		return Resolved{}, fmt.Errorf("core: resolve question %d: %w", id, err)
 	}
-	if n.learner != nil {
-		n.learner.QuestionResolved(out.Question)
-	}
+	n.tell(func(l Learner) { l.QuestionResolved(out.Question) })
 	return out, nil
 }
 

@@ -8,9 +8,10 @@ import (
 
 // Router picks the experts to ask about a question: at most limit of them,
 // best first, among those for which eligible returns true. The asker is
-// never eligible.
+// never eligible. A router that reads the store reads it through s, which
+// may be a transaction.
 type Router interface {
-	Route(ctx context.Context, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error)
+	Route(ctx context.Context, s Store, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error)
 }
 
 // Learner is a Router that learns from what happens in the network. The
@@ -36,15 +37,13 @@ type Learner interface {
 // Experts who match more, and more specific (longer), topics come first. It
 // is the simple router of the walking skeleton; core/match has the learned
 // one.
-type TopicRouter struct {
-	Store Store
-}
+type TopicRouter struct{}
 
 var _ Router = TopicRouter{}
 
 // Route implements Router.
-func (r TopicRouter) Route(ctx context.Context, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error) {
-	experts, err := r.Store.Experts(ctx)
+func (TopicRouter) Route(ctx context.Context, s Store, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error) {
+	experts, err := s.Experts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("topic router: %w", err)
 	}

@@ -37,6 +37,11 @@ type Store interface {
 	DeleteExpert(ctx context.Context, id PersonID) error
 	// Expert returns one expert.
 	Expert(ctx context.Context, id PersonID) (Expert, error)
+	// LockExpert holds an expert's directory entry until the transaction
+	// ends, so that routings to the expert are counted against the budget
+	// one process at a time. It does nothing outside a transaction, and
+	// nothing for a person who is not an expert.
+	LockExpert(ctx context.Context, id PersonID) error
 	// Experts returns every expert in the directory, by person id.
 	Experts(ctx context.Context) ([]Expert, error)
 

@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -73,23 +74,56 @@ type Checkpointer interface {
 	SetCheckpoint(ctx context.Context, key, value string) error
 }
 
-// Adapter reads people's lines and prints the bot's messages.
-type Adapter struct {
-	cfg     Config
-	handler bots.Handler
-	store   Checkpointer
-	log     *slog.Logger
+// Pipeline is where the console delivers lines, and what it waits for
+// before reading the next one.
+type Pipeline interface {
+	bots.Inbox
+	// Drain returns once all the work caused so far is done.
+	Drain(ctx context.Context) error
 }
 
-// New returns a console adapter.
-func New(cfg Config, handler bots.Handler, store Checkpointer, log *slog.Logger) (*Adapter, error) {
+// Adapter reads people's lines and prints the bot's messages. It is the
+// console's bots.Sender.
+type Adapter struct {
+	cfg   Config
+	out   io.Writer
+	store Checkpointer
+	log   *slog.Logger
+	mu    sync.Mutex // serialises writes to out
+}
+
+var _ bots.Sender = (*Adapter)(nil)
+
+// New returns a console adapter that prints to out.
+func New(cfg Config, out io.Writer, store Checkpointer, log *slog.Logger) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Adapter{cfg: cfg, handler: handler, store: store, log: log}, nil
+	return &Adapter{cfg: cfg, out: out, store: store, log: log}, nil
+}
+
+// Platform implements bots.Sender.
+func (a *Adapter) Platform() core.Platform { return Platform }
+
+// Send implements bots.Sender: it prints the message on one line.
+func (a *Adapter) Send(_ context.Context, o bots.Outgoing) (bots.Sent, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := fmt.Fprintln(a.out, a.Render(o)); err != nil {
+		return bots.Sent{}, fmt.Errorf("console: write: %w", err)
+	}
+	return bots.Sent{}, nil
+}
+
+// println prints a line of the console's own.
+func (a *Adapter) println(s string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, err := fmt.Fprintln(a.out, s)
+	return err
 }
 
 // Line is one parsed input line.
@@ -157,14 +191,13 @@ func parseRoom(s string) (string, error) {
 	return s, nil
 }
 
-// Run reads lines from in until it ends or ctx is done, handles each one
-// after the work of the previous one has finished, and prints what the bot
-// sends to out. Mistyped lines are reported on out and skipped.
-func (a *Adapter) Run(ctx context.Context, in io.Reader, out io.Writer) error {
+// Run reads lines from in until it ends or ctx is done, delivers each one
+// to the pipeline and waits until the work it caused is done before reading
+// the next, so scripts are deterministic. Mistyped lines are reported and
+// skipped.
+func (a *Adapter) Run(ctx context.Context, in io.Reader, p Pipeline) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 4096), MaxLineLen)
-	w := bufio.NewWriter(out)
-	defer w.Flush()
 	for n := 1; sc.Scan(); n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -172,45 +205,36 @@ func (a *Adapter) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		raw := sc.Text()
 		line, ok, err := ParseLine(raw, a.cfg.Room)
 		if err != nil {
-			fmt.Fprintf(w, "[console] line %d: %s\n", n, strings.TrimPrefix(err.Error(), "console: syntax: "))
-			w.Flush()
+			if err := a.println(fmt.Sprintf("[console] line %d: %s", n, strings.TrimPrefix(err.Error(), "console: syntax: "))); err != nil {
+				return fmt.Errorf("console: write: %w", err)
+			}
 			continue
 		}
 		if !ok {
 			continue
 		}
 		if a.cfg.Echo {
-			fmt.Fprintln(w, Sanitize(raw))
+			if err := a.println(Sanitize(raw)); err != nil {
+				return fmt.Errorf("console: write: %w", err)
+			}
 		}
-		if err := a.handle(ctx, line, w); err != nil {
+		id, err := a.nextID(ctx)
+		if err != nil {
 			return err
 		}
-		if err := w.Flush(); err != nil {
-			return fmt.Errorf("console: write: %w", err)
+		ev := bots.Event{
+			ID: id, Platform: Platform, Room: line.Room, DM: line.DM,
+			Sender: core.Identity{Platform: Platform, User: line.User}, SenderName: line.User, Text: line.Text,
+		}
+		if err := p.Deliver(ctx, ev); err != nil {
+			return fmt.Errorf("console: line %d: %w", n, err)
+		}
+		if err := p.Drain(ctx); err != nil {
+			return fmt.Errorf("console: line %d: %w", n, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("console: read: %w", err)
-	}
-	return nil
-}
-
-// handle numbers a line, hands it to the bot and prints the replies.
-func (a *Adapter) handle(ctx context.Context, line Line, w io.Writer) error {
-	id, err := a.nextID(ctx)
-	if err != nil {
-		return err
-	}
-	ev := bots.Event{
-		ID: id, Platform: Platform, Room: line.Room, DM: line.DM,
-		Sender: core.Identity{Platform: Platform, User: line.User}, SenderName: line.User, Text: line.Text,
-	}
-	out, err := a.handler.Handle(ctx, ev)
-	if err != nil {
-		a.log.Error("console: handling failed", "event", id, "err", err)
-	}
-	for _, o := range out {
-		fmt.Fprintln(w, a.Render(o))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,8 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // still, and returns what the console printed.
 func play(t *testing.T, store *sqlstore.Store, script string) string {
 	t.Helper()
-	net, err := core.NewNetwork(store, nil, core.NewManualClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)), core.DefaultConfig())
+	clock := core.NewManualClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,12 +33,16 @@ func play(t *testing.T, store *sqlstore.Store, script string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.DefaultConfig(), bot, store, nil)
+	var out bytes.Buffer
+	c, err := console.New(console.DefaultConfig(), &out, store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	if err := c.Run(context.Background(), strings.NewReader(script), &out); err != nil {
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{c}, clock, bots.DefaultPipelineConfig(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(context.Background(), strings.NewReader(script), p); err != nil {
 		t.Fatal(err)
 	}
 	return out.String()
@@ -175,7 +181,7 @@ func FuzzParseLine(f *testing.F) {
 func TestRenderIsOneSafeLine(t *testing.T) {
 	var m bots.Message
 	m.Text("Question ").Strong("3").Break().Quote("ligne 1\nligne 2\r\n\x1b[2J\x07fin\u202e").Mention(core.Identity{Platform: "console", User: "alice"}, "alice")
-	a, err := console.New(console.DefaultConfig(), nil, nil, nil)
+	a, err := console.New(console.DefaultConfig(), io.Discard, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,6 +92,19 @@ func (s *Store) DeleteExpert(ctx context.Context, id core.PersonID) error {
 	return nil
 }
 
+// LockExpert implements core.Store. On SQLite the transaction already holds
+// the only write lock.
+func (s *Store) LockExpert(ctx context.Context, id core.PersonID) error {
+	if s.dialect != Postgres || !s.inTx {
+		return nil
+	}
+	var ids []int64
+	if err := s.selectAll(ctx, &ids, "SELECT person_id FROM experts WHERE person_id = ? FOR UPDATE", int64(id)); err != nil {
+		return fmt.Errorf("sqlstore: lock expert %d: %w", id, err)
+	}
+	return nil
+}
+
 // Expert implements core.Store.
 func (s *Store) Expert(ctx context.Context, id core.PersonID) (core.Expert, error) {
 	experts, err := s.experts(ctx, " WHERE person_id = ?", int64(id))

@@ -260,12 +260,16 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-func runConsole(ctx context.Context, cfg config, bot bots.Handler, store *sqlstore.Store, log *slog.Logger, in io.Reader, out io.Writer) error {
-	c, err := console.New(cfg.Console, bot, store, log)
+func runConsole(ctx context.Context, cfg config, bot *bots.Bot, store *sqlstore.Store, log *slog.Logger, in io.Reader, out io.Writer) error {
+	c, err := console.New(cfg.Console, out, store, log)
 	if err != nil {
 		return err
 	}
-	return c.Run(ctx, in, out)
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{c}, core.SystemClock{}, bots.DefaultPipelineConfig(), log, nil)
+	if err != nil {
+		return err
+	}
+	return c.Run(ctx, in, p)
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

@@ -320,7 +320,7 @@ func (r *recorder) QuestionResolved(q core.Question) { r.note("resolved %d", q.I
 
 func testLearner(t *testing.T, f *fixture) {
 	ctx := context.Background()
-	rec := &recorder{TopicRouter: core.TopicRouter{Store: f.s}}
+	rec := &recorder{}
 	n, err := core.NewNetwork(f.s, rec, f.clock, core.DefaultConfig())
 	check(t, err)
 	bob := must(n.DeclareExpert(ctx, id("bob"), "", []string{"marchés publics"}))

@@ -142,6 +142,13 @@ func testExperts(t *testing.T, s core.Store) {
 	if len(all) != 2 || all[0].Person != bob.ID || all[1].Person != carol.ID || all[1].Available || fmt.Sprint(all[1].Topics) != "[congés]" {
 		t.Fatalf("Experts = %+v", all)
 	}
+	check(t, s.LockExpert(ctx, bob.ID))
+	check(t, s.InTx(ctx, func(tx core.Store) error {
+		if err := tx.LockExpert(ctx, bob.ID); err != nil {
+			return err
+		}
+		return tx.LockExpert(ctx, 99999)
+	}))
 	check(t, s.DeleteExpert(ctx, bob.ID))
 	wantErr(t, s.DeleteExpert(ctx, bob.ID), core.ErrNotFound)
 	if all := must(s.Experts(ctx)); len(all) != 1 {

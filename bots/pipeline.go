@@ -1,0 +1,305 @@
+package bots
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"entraide/core"
+)
+
+// PipelineConfig tunes a Pipeline.
+type PipelineConfig struct {
+	// Owner names this process in leases; empty means a random name.
+	Owner string
+	// Lease is how long a claimed event or message stays with this process
+	// before another may take it over.
+	Lease time.Duration
+	// Batch is how many events or messages are claimed at once.
+	Batch int
+	// MaxAttempts is how many times an event is handled, or a message
+	// sent, before it is set aside as failed.
+	MaxAttempts int
+	// Poll is how often Run looks for work when nobody woke it.
+	Poll time.Duration
+}
+
+// DefaultPipelineConfig returns the settings used when none are given.
+func DefaultPipelineConfig() PipelineConfig {
+	return PipelineConfig{Lease: 2 * time.Minute, Batch: 32, MaxAttempts: 8, Poll: time.Second}
+}
+
+// Failpoint is called by a Pipeline at each step of its work, with the
+// step's name; a non-nil error stops the work right there, as a crash would.
+// Tests use it to prove that nothing is lost or sent twice.
+type Failpoint func(step string) error
+
+// The steps a Failpoint sees.
+const (
+	StepStored      = "stored"       // the event is in the inbox, not handled
+	StepHandled     = "handled"      // handled, its effects not committed
+	StepCommitted   = "committed"    // effects and messages committed, none sent
+	StepSent        = "sent"         // a message was sent, not marked sent
+	StepMarkedSent  = "marked-sent"  // a message was sent and marked sent
+	StepBeforeClaim = "before-claim" // about to claim events
+)
+
+// Pipeline is the durable path from platforms to the bot and back: adapters
+// Deliver events into the inbox; each event is handled by the bot in one
+// transaction with its effects and the messages it causes, which go to the
+// outbox; the outbox is sent through each platform's Sender, and a message
+// is marked sent only after its platform accepted it. After a crash,
+// whatever was not finished is done again: events are deduplicated by
+// platform and id, messages by key.
+type Pipeline struct {
+	queue     Queue
+	bot       *Bot
+	senders   map[core.Platform]Sender
+	platforms []core.Platform
+	clock     core.Clock
+	cfg       PipelineConfig
+	log       *slog.Logger
+	fail      Failpoint
+	wake      chan struct{}
+}
+
+var _ Inbox = (*Pipeline)(nil)
+
+// NewPipeline returns a Pipeline over queue, handing events to bot and
+// sending through senders. fail may be nil.
+func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg PipelineConfig, log *slog.Logger, fail Failpoint) (*Pipeline, error) {
+	if cfg.Owner == "" {
+		buf := make([]byte, 6)
+		rand.Read(buf)
+		cfg.Owner = "entraide-" + hex.EncodeToString(buf)
+	}
+	if cfg.Lease <= 0 || cfg.Batch <= 0 || cfg.MaxAttempts <= 0 || cfg.Poll <= 0 {
+		return nil, fmt.Errorf("bots: pipeline: lease, batch, attempts and poll must be positive: %+v", cfg)
+	}
+	if clock == nil {
+		clock = core.SystemClock{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, clock: clock, cfg: cfg, log: log, fail: fail,
+		wake: make(chan struct{}, 1)}
+	for _, s := range senders {
+		if _, dup := p.senders[s.Platform()]; dup {
+			return nil, fmt.Errorf("bots: pipeline: two senders for %s", s.Platform())
+		}
+		p.senders[s.Platform()] = s
+		p.platforms = append(p.platforms, s.Platform())
+	}
+	return p, nil
+}
+
+func (p *Pipeline) failpoint(step string) error {
+	if p.fail == nil {
+		return nil
+	}
+	return p.fail(step)
+}
+
+// Deliver implements Inbox: it stores ev and wakes the pipeline.
+func (p *Pipeline) Deliver(ctx context.Context, ev Event) error {
+	if ev.ID == "" || ev.Platform == "" {
+		return fmt.Errorf("bots: deliver: event without platform or id")
+	}
+	fresh, err := p.queue.PutEvent(ctx, ev, p.clock.Now())
+	if err != nil {
+		return fmt.Errorf("bots: deliver %s %s: %w", ev.Platform, ev.ID, err)
+	}
+	if !fresh {
+		p.log.Debug("duplicate event ignored", "platform", ev.Platform, "event", ev.ID)
+		return nil
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return p.failpoint(StepStored)
+}
+
+// Run works until ctx is done: it handles events as they arrive and sends
+// messages when they are due, looking for work at least every Poll.
+func (p *Pipeline) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-timer.C:
+		}
+		if _, err := p.Step(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("pipeline step failed", "err", err)
+		}
+		timer.Reset(p.cfg.Poll)
+	}
+}
+
+// Drain works until nothing is due: every pending event handled, every due
+// message sent or set to be retried later. The console calls it after each
+// line, so scripts are deterministic.
+func (p *Pipeline) Drain(ctx context.Context) error {
+	for {
+		n, err := p.Step(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// Step handles one batch of due events and sends one batch of due messages,
+// and returns how many it took.
+func (p *Pipeline) Step(ctx context.Context) (int, error) {
+	if err := p.failpoint(StepBeforeClaim); err != nil {
+		return 0, err
+	}
+	events, err := p.handleEvents(ctx)
+	if err != nil {
+		return events, err
+	}
+	messages, err := p.sendMessages(ctx)
+	return events + messages, err
+}
+
+func (p *Pipeline) handleEvents(ctx context.Context) (int, error) {
+	items, err := p.queue.ClaimEvents(ctx, p.cfg.Owner, p.cfg.Batch, p.cfg.Lease, p.clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("bots: pipeline: %w", err)
+	}
+	for _, item := range items {
+		if err := p.handle(ctx, item); err != nil {
+			return len(items), err
+		}
+	}
+	return len(items), nil
+}
+
+// errCrash marks failpoint errors, which stop the work instead of counting
+// as a failed attempt.
+type errCrash struct{ error }
+
+// handle handles one event in one transaction: the event is marked done,
+// the bot's effects are stored and its messages queued, all or nothing.
+func (p *Pipeline) handle(ctx context.Context, item InboxItem) error {
+	var flush func()
+	var handlerErr error
+	var apology []Outgoing
+	err := p.queue.InTx(ctx, func(tx core.Store) error {
+		q, ok := tx.(Queue)
+		if !ok {
+			return fmt.Errorf("bots: pipeline: the queue's transactions are not queues")
+		}
+		// Finish first: on PostgreSQL this locks the event's row, so a
+		// second process that took over a lapsed lease waits, then fails.
+		if err := q.FinishEvent(ctx, item.ID, p.cfg.Owner, p.clock.Now()); err != nil {
+			return err
+		}
+		bot, f := p.bot.In(tx)
+		flush = f
+		out, err := bot.Handle(ctx, item.Event)
+		if err != nil {
+			handlerErr, apology = err, out
+			return err
+		}
+		if err := p.failpoint(StepHandled); err != nil {
+			return errCrash{err}
+		}
+		return q.PutOutgoing(ctx, out, p.clock.Now())
+	})
+	var crash errCrash
+	switch {
+	case errors.As(err, &crash):
+		return crash.error
+	case errors.Is(err, core.ErrConflict) && handlerErr == nil:
+		p.log.Info("event handled elsewhere", "event", item.Event.ID)
+		return nil
+	case err != nil:
+		return p.retryEvent(ctx, item, err, apology)
+	}
+	flush()
+	return p.failpoint(StepCommitted)
+}
+
+// retryEvent sets a failed event to be handled again later, or aside for
+// good after MaxAttempts, when the sender gets the bot's apology.
+func (p *Pipeline) retryEvent(ctx context.Context, item InboxItem, cause error, apology []Outgoing) error {
+	failed := item.Attempts+1 >= p.cfg.MaxAttempts
+	next := p.clock.Now().Add(backoff(item.Attempts))
+	p.log.Error("event handling failed", "platform", item.Event.Platform, "event", item.Event.ID,
+		"attempt", item.Attempts+1, "given_up", failed, "err", cause)
+	if err := p.queue.RetryEvent(ctx, item.ID, next, failed, cause.Error()); err != nil {
+		return fmt.Errorf("bots: pipeline: %w", err)
+	}
+	if failed && len(apology) > 0 {
+		if err := p.queue.PutOutgoing(ctx, apology, p.clock.Now()); err != nil {
+			return fmt.Errorf("bots: pipeline: %w", err)
+		}
+	}
+	return nil
+}
+
+// backoff is the delay before attempt n+1: 2 s doubling, at most 10 min.
+func backoff(attempts int) time.Duration {
+	d := 2 * time.Second
+	for range attempts {
+		d *= 2
+		if d >= 10*time.Minute {
+			return 10 * time.Minute
+		}
+	}
+	return d
+}
+
+func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
+	items, err := p.queue.ClaimOutgoing(ctx, p.cfg.Owner, p.platforms, p.cfg.Batch, p.cfg.Lease, p.clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("bots: pipeline: %w", err)
+	}
+	for _, item := range items {
+		if err := p.send(ctx, item); err != nil {
+			return len(items), err
+		}
+	}
+	return len(items), nil
+}
+
+func (p *Pipeline) send(ctx context.Context, item OutboxItem) error {
+	o := item.Outgoing
+	sent, err := p.senders[o.To.Platform].Send(ctx, o)
+	var limited *RetryAfterError
+	switch {
+	case err == nil:
+	case errors.As(err, &limited):
+		p.log.Warn("rate limited", "platform", o.To.Platform, "key", o.Key, "retry_after", limited.After)
+		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(limited.After), false, err.Error()); err != nil {
+			return fmt.Errorf("bots: pipeline: %w", err)
+		}
+		return nil
+	default:
+		failed := errors.Is(err, ErrUndeliverable) || item.Attempts+1 >= p.cfg.MaxAttempts
+		p.log.Error("send failed", "platform", o.To.Platform, "key", o.Key, "attempt", item.Attempts+1, "given_up", failed, "err", err)
+		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(backoff(item.Attempts)), failed, err.Error()); err != nil {
+			return fmt.Errorf("bots: pipeline: %w", err)
+		}
+		return nil
+	}
+	if err := p.failpoint(StepSent); err != nil {
+		return err
+	}
+	if err := p.queue.MarkSent(ctx, item.ID, sent.MessageID, p.clock.Now()); err != nil {
+		return fmt.Errorf("bots: pipeline: %w", err)
+	}
+	return p.failpoint(StepMarkedSent)
+}

@@ -1,0 +1,323 @@
+package bots_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"entraide/adapters/sqlstore"
+	"entraide/adapters/sqlstore/sqlstoretest"
+	"entraide/bots"
+	"entraide/core"
+)
+
+// platformFake is a Sender that behaves like a platform with idempotent
+// sends (Matrix transaction ids): a message sent twice with the same key is
+// shown once. It counts every call, to see what reached the platform.
+type platformFake struct {
+	mu      sync.Mutex
+	calls   map[string]int
+	visible map[string]string
+	order   []string
+}
+
+func newPlatformFake() *platformFake {
+	return &platformFake{calls: map[string]int{}, visible: map[string]string{}}
+}
+
+func (f *platformFake) Platform() core.Platform { return "test" }
+
+func (f *platformFake) Send(_ context.Context, o bots.Outgoing) (bots.Sent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[o.Key]++
+	if _, seen := f.visible[o.Key]; !seen {
+		where := o.To.Room + "/" + o.To.Thread + "/" + o.To.User
+		f.visible[o.Key] = where + ": " + o.Message.PlainText()
+		f.order = append(f.order, o.Key)
+	}
+	return bots.Sent{MessageID: "m-" + o.Key}, nil
+}
+
+// digits hides numbers: PostgreSQL does not give back the ids of a
+// rolled-back transaction, so after a crash a question may be n°2 where it
+// was n°1.
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// seen returns what people saw, one line per message, in key order, with
+// numbers hidden.
+func (f *platformFake) seen() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var lines []string
+	for k, v := range f.visible {
+		lines = append(lines, digits.ReplaceAllString(k+" => "+v, "N"))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+func event(n int, user, room, text string) bots.Event {
+	return bots.Event{
+		ID: fmt.Sprintf("e%d", n), Platform: "test", Room: room, DM: room == "",
+		Sender: core.Identity{Platform: "test", User: user}, SenderName: user, Text: text,
+	}
+}
+
+// scenario is the foundation's conversation, as platform events.
+var scenario = []bots.Event{
+	event(1, "bob", "#general", "!expert marchés publics, achats"),
+	event(2, "carol", "#general", "!expert ressources humaines, congés"),
+	event(3, "alice", "#general", "!ask Comment rédiger le cahier des charges d'un marché public de fournitures ?"),
+	event(4, "bob", "", "!answer Partez du modèle de la DAJ et adaptez les clauses techniques."),
+	event(5, "alice", "#general", "!resolve"),
+}
+
+func newPipeline(t *testing.T, store *sqlstore.Store, clock core.Clock, sender bots.Sender, owner string, fail bots.Failpoint) *bots.Pipeline {
+	t.Helper()
+	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := bots.New(net, bots.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bots.DefaultPipelineConfig()
+	cfg.Owner = owner
+	cfg.Batch = 2
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, cfg, nil, fail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// crashAt returns a failpoint that fails the n-th time step is reached, and
+// a function telling whether it did.
+func crashAt(step string, n int) (bots.Failpoint, func() bool) {
+	var mu sync.Mutex
+	seen, crashed := 0, false
+	return func(s string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if s != step || crashed {
+				return nil
+			}
+			seen++
+			if seen == n {
+				crashed = true
+				return errors.New("crash at " + step)
+			}
+			return nil
+		}, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return crashed
+		}
+}
+
+// play runs the scenario in one process that crashes where fail says, then
+// in a second one started after the first one's leases ran out, to which the
+// platform delivers every event again (it never got all the acks).
+func play(t *testing.T, store *sqlstore.Store, sender *platformFake, fail bots.Failpoint) {
+	ctx := context.Background()
+	clock := core.NewManualClock(t0)
+	first := newPipeline(t, store, clock, sender, "first", fail)
+	for _, ev := range scenario {
+		if err := first.Deliver(ctx, ev); err != nil {
+			break // not acknowledged: the platform will deliver it again
+		}
+		if err := first.Drain(ctx); err != nil {
+			break // the process died
+		}
+		clock.Advance(time.Second)
+	}
+	clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
+	second := newPipeline(t, store, clock, sender, "second", nil)
+	for _, ev := range scenario {
+		if err := second.Deliver(ctx, ev); err != nil {
+			t.Fatalf("redelivery of %s: %v", ev.ID, err)
+		}
+		if err := second.Drain(ctx); err != nil {
+			t.Fatalf("after restart: %v", err)
+		}
+	}
+}
+
+// TestCrashAnywhereLosesNothing kills the pipeline at every step of its
+// work, at every occurrence, restarts it and redelivers every event: people
+// see exactly what they see without a crash, once, and the database holds
+// one question with one answer. On SQLite and PostgreSQL.
+func TestCrashAnywhereLosesNothing(t *testing.T) {
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			clean := newPlatformFake()
+			play(t, open(t), clean, nil)
+			want := clean.seen()
+			if !strings.Contains(want, "Partez du modèle de la DAJ") || strings.Count(want, " => ") != 8 {
+				t.Fatalf("clean run shows:\n%s", want)
+			}
+			crashes := 0
+			for _, step := range []string{bots.StepStored, bots.StepBeforeClaim, bots.StepHandled, bots.StepCommitted, bots.StepSent, bots.StepMarkedSent} {
+				for n := 1; ; n++ {
+					fail, crashed := crashAt(step, n)
+					store := open(t)
+					sender := newPlatformFake()
+					play(t, store, sender, fail)
+					if !crashed() {
+						break
+					}
+					crashes++
+					name := fmt.Sprintf("%s#%d", step, n)
+					if got := sender.seen(); got != want {
+						t.Errorf("crash at %s: people saw\n%s\nwant\n%s", name, got, want)
+					}
+					assertOneQuestion(t, store, name)
+					for key, calls := range sender.calls {
+						if calls > 1 && step != bots.StepSent {
+							t.Errorf("crash at %s: %s sent %d times", name, key, calls)
+						}
+					}
+				}
+			}
+			if crashes < 20 {
+				t.Fatalf("only %d crash points exercised", crashes)
+			}
+		})
+	}
+}
+
+func assertOneQuestion(t *testing.T, store *sqlstore.Store, name string) {
+	t.Helper()
+	ctx := context.Background()
+	qs, err := store.QuestionsAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 1 || qs[0].State != core.StateResolved {
+		t.Errorf("crash at %s: questions %+v, want one resolved", name, qs)
+		return
+	}
+	answers, err := store.Answers(ctx, qs[0].ID)
+	if err != nil || len(answers) != 1 {
+		t.Errorf("crash at %s: answers %+v, %v", name, answers, err)
+	}
+	events, messages, err := store.Backlog(ctx)
+	if err != nil || events != 0 || messages != 0 {
+		t.Errorf("crash at %s: backlog of %d events and %d messages (%v)", name, events, messages, err)
+	}
+}
+
+// TestDuplicateDeliveriesChangeNothing delivers every event three times.
+func TestDuplicateDeliveriesChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	store := sqlstoretest.SQLite(t)
+	sender := newPlatformFake()
+	p := newPipeline(t, store, core.NewManualClock(t0), sender, "one", nil)
+	for _, ev := range scenario {
+		for range 3 {
+			if err := p.Deliver(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for key, n := range sender.calls {
+		if n != 1 {
+			t.Errorf("%s sent %d times", key, n)
+		}
+	}
+	assertOneQuestion(t, store, "none")
+}
+
+// TestTwoReplicasNeverDoubleSend runs two pipelines on one PostgreSQL
+// database, as two entraide processes would, over a burst of questions.
+func TestTwoReplicasNeverDoubleSend(t *testing.T) {
+	ctx := context.Background()
+	url := sqlstoretest.PostgresURL(t)
+	stores := make([]*sqlstore.Store, 2)
+	for i := range stores {
+		s, err := sqlstore.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	clock := core.NewManualClock(t0)
+	sender := newPlatformFake()
+	pipes := []*bots.Pipeline{
+		newPipeline(t, stores[0], clock, sender, "replica-a", nil),
+		newPipeline(t, stores[1], clock, sender, "replica-b", nil),
+	}
+	const experts, questions = 10, 60
+	n := 0
+	for i := range experts {
+		n++
+		if err := pipes[i%2].Deliver(ctx, event(n, fmt.Sprintf("expert%d", i), "#general", "!expert marchés publics")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range questions {
+		n++
+		ev := event(n, fmt.Sprintf("agent%d", i), "#general", fmt.Sprintf("!ask Question %d sur les marchés publics ?", i))
+		if err := pipes[i%2].Deliver(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, p := range pipes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.Drain(ctx)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Whatever one replica left for the other, drain once more.
+	for _, p := range pipes {
+		if err := p.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for key, calls := range sender.calls {
+		if calls != 1 {
+			t.Errorf("%s sent %d times", key, calls)
+		}
+	}
+	qs, err := stores[0].QuestionsAfter(ctx, 0, 1000)
+	if err != nil || len(qs) != questions {
+		t.Fatalf("%d questions stored (%v), want %d", len(qs), err, questions)
+	}
+	// Each question: an acknowledgement plus up to three requests, within
+	// the experts' daily budgets (10 experts x 5 = 50 requests).
+	acks, requests := 0, 0
+	for key := range sender.calls {
+		switch {
+		case strings.HasSuffix(key, "/reply"):
+			acks++
+		case strings.Contains(key, "/request/"):
+			requests++
+		}
+	}
+	if acks != experts+questions || requests != experts*core.DefaultConfig().DailyBudget {
+		t.Fatalf("%d replies and %d requests sent", acks, requests)
+	}
+}

@@ -1,0 +1,61 @@
+package bots
+
+import (
+	"context"
+	"time"
+
+	"entraide/core"
+)
+
+// InboxItem is an event taken from the inbox to be handled.
+type InboxItem struct {
+	ID       int64
+	Event    Event
+	Attempts int
+}
+
+// OutboxItem is a message taken from the outbox to be sent.
+type OutboxItem struct {
+	ID       int64
+	Outgoing Outgoing
+	Attempts int
+}
+
+// Queue is the durable storage of a Pipeline: the inbox of events and the
+// outbox of messages, in the same database as the network's data so that
+// handling an event, storing its effects and the messages it causes commit
+// together. adapters/sqlstore implements it.
+//
+// Claims lease items to an owner until a deadline: another owner may take
+// them after it (a crashed process), never before.
+type Queue interface {
+	core.Store
+
+	// PutEvent stores ev unless an event with the same platform and id is
+	// already stored; it reports whether ev was new.
+	PutEvent(ctx context.Context, ev Event, now time.Time) (bool, error)
+	// ClaimEvents leases up to limit pending events that are due, oldest
+	// first.
+	ClaimEvents(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]InboxItem, error)
+	// FinishEvent marks a claimed event handled. It fails with
+	// core.ErrConflict when owner no longer holds the event's lease or the
+	// event was handled already.
+	FinishEvent(ctx context.Context, id int64, owner string, now time.Time) error
+	// RetryEvent releases a claimed event after a failed attempt: it is due
+	// again at next, or never when failed is true.
+	RetryEvent(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error
+
+	// PutOutgoing stores messages to send; a message whose key is already
+	// stored is skipped.
+	PutOutgoing(ctx context.Context, out []Outgoing, now time.Time) error
+	// ClaimOutgoing leases up to limit pending messages for the given
+	// platforms that are due, oldest first.
+	ClaimOutgoing(ctx context.Context, owner string, platforms []core.Platform, limit int, lease time.Duration, now time.Time) ([]OutboxItem, error)
+	// MarkSent records that a message was sent.
+	MarkSent(ctx context.Context, id int64, messageID string, now time.Time) error
+	// RetryOutgoing releases a claimed message after a failed send: it is
+	// due again at next, or never when failed is true.
+	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error
+	// Backlog counts the pending events and messages.
+	Backlog(ctx context.Context) (events, messages int, err error)
+}
