@@ -175,23 +175,76 @@ func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
 		out = b.reply(ev, say(r.Lang, msgAskedRouted, strong(id), plain(strconv.Itoa(len(asked.Experts)))))
 	}
 	where := ev.Room
-	for _, e := range asked.Experts {
+	if ev.DM {
+		where = ""
+	}
+	out = append(out, b.requests(asked.Question, asked.Asker, asked.Experts, where, msgExpertRequest, func(e core.Person) string {
+		return eventKey(ev, fmt.Sprintf("request/%d", e.ID))
+	})...)
+	return out, nil
+}
+
+// requests returns the direct messages that ask experts to answer q, where
+// is the room the question was asked in ("" for a direct message).
+func (b *Bot) requests(q core.Question, asker core.Person, experts []core.Person, where string, key msgKey, keyOf func(core.Person) string) []Outgoing {
+	id := strconv.FormatInt(int64(q.ID), 10)
+	var out []Outgoing
+	for _, e := range experts {
 		lang := b.cfg.Lang
 		if supported(e.Lang) {
 			lang = e.Lang
 		}
-		if ev.DM || where == "" {
-			where = word(lang, msgDirectMessage)
+		place := where
+		if place == "" {
+			place = word(lang, msgDirectMessage)
 		}
-		m := say(lang, msgExpertRequest, strong(id), strong(asked.Asker.Name()), plain(where), quote(asked.Question.Text),
+		m := say(lang, key, strong(id), strong(asker.Name()), plain(place), quote(q.Text),
 			b.cmd("answer "+id+" "+word(lang, msgAnswerHint)))
 		m.Actions = []Action{{
 			Kind: ActionForm, ID: "answer:" + id, Label: word(lang, msgAnswerButton), Command: "answer " + id,
 			FormTitle: word(lang, msgAnswerButton) + " (" + id + ")", FormLabel: word(lang, msgYourAnswer),
 		}}
-		out = append(out, Outgoing{To: DirectTo(e.Identity), Message: m, Key: eventKey(ev, fmt.Sprintf("request/%d", e.ID))})
+		out = append(out, Outgoing{To: DirectTo(e.Identity), Message: m, Key: keyOf(e)})
 	}
-	return out, nil
+	return out
+}
+
+// HandleJob runs a scheduled job and returns the messages it causes.
+func (b *Bot) HandleJob(ctx context.Context, j core.Job) ([]Outgoing, error) {
+	switch j.Kind {
+	case core.JobEscalate:
+		id, round, err := core.ParseEscalationJob(j)
+		if err != nil {
+			return nil, err
+		}
+		esc, err := b.net.Escalate(ctx, id, round)
+		if err != nil {
+			return nil, err
+		}
+		q := esc.Question
+		where := q.Origin.Room
+		if q.Origin.DM {
+			where = ""
+		}
+		out := b.requests(q, esc.Asker, esc.Experts, where, msgEscalated, func(e core.Person) string {
+			return "job:" + j.Key + fmt.Sprintf("/request/%d", e.ID)
+		})
+		if esc.Expired {
+			lang := b.cfg.Lang
+			if supported(esc.Asker.Lang) {
+				lang = esc.Asker.Lang
+			}
+			qid := strconv.FormatInt(int64(q.ID), 10)
+			out = append(out, Outgoing{
+				To: OriginOf(q.Origin, esc.Asker.Identity),
+				Message: say(lang, msgExpired, Span{Kind: Mention, Text: esc.Asker.Name(), Who: esc.Asker.Identity},
+					strong(qid), b.cmd("ask "+word(lang, msgYourQuestion))),
+				Key: "job:" + j.Key + "/expired",
+			})
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("bots: unknown job kind %q", j.Kind)
 }
 
 func (b *Bot) expert(ctx context.Context, r *Request) ([]Outgoing, error) {

@@ -169,8 +169,64 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return events, err
 	}
+	jobs, err := p.runJobs(ctx)
+	if err != nil {
+		return events + jobs, err
+	}
 	messages, err := p.sendMessages(ctx)
-	return events + messages, err
+	return events + jobs + messages, err
+}
+
+func (p *Pipeline) runJobs(ctx context.Context) (int, error) {
+	jobs, err := p.queue.ClaimJobs(ctx, p.cfg.Owner, p.cfg.Batch, p.cfg.Lease, p.clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("bots: pipeline: %w", err)
+	}
+	for _, j := range jobs {
+		if err := p.runJob(ctx, j); err != nil {
+			return len(jobs), err
+		}
+	}
+	return len(jobs), nil
+}
+
+// runJob runs one job in one transaction with its effects and messages.
+func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
+	var flush func()
+	var jobErr error
+	err := p.queue.InTx(ctx, func(tx core.Store) error {
+		q := tx.(Queue)
+		if err := q.FinishJob(ctx, j.ID, p.cfg.Owner, p.clock.Now()); err != nil {
+			return err
+		}
+		bot, f := p.bot.In(tx)
+		flush = f
+		out, err := bot.HandleJob(ctx, j)
+		if err != nil {
+			jobErr = err
+			return err
+		}
+		if err := p.failpoint(StepHandled); err != nil {
+			return errCrash{err}
+		}
+		return q.PutOutgoing(ctx, out, p.clock.Now())
+	})
+	var crash errCrash
+	switch {
+	case errors.As(err, &crash):
+		return crash.error
+	case errors.Is(err, core.ErrConflict) && jobErr == nil:
+		return nil
+	case err != nil:
+		failed := j.Attempts+1 >= p.cfg.MaxAttempts
+		p.log.Error("job failed", "job", j.Key, "attempt", j.Attempts+1, "given_up", failed, "err", err)
+		if err := p.queue.RetryJob(ctx, j.ID, p.clock.Now().Add(backoff(j.Attempts)), failed, err.Error()); err != nil {
+			return fmt.Errorf("bots: pipeline: %w", err)
+		}
+		return nil
+	}
+	flush()
+	return p.failpoint(StepCommitted)
 }
 
 func (p *Pipeline) handleEvents(ctx context.Context) (int, error) {

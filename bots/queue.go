@@ -56,6 +56,14 @@ type Queue interface {
 	// RetryOutgoing releases a claimed message after a failed send: it is
 	// due again at next, or never when failed is true.
 	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error
+	// ClaimJobs leases up to limit pending jobs that are due, oldest first.
+	ClaimJobs(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]core.Job, error)
+	// FinishJob marks a claimed job done; like FinishEvent, it fails with
+	// core.ErrConflict when owner lost the lease.
+	FinishJob(ctx context.Context, id int64, owner string, now time.Time) error
+	// RetryJob releases a claimed job after a failed attempt.
+	RetryJob(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error
+
 	// Backlog counts the pending events and messages.
 	Backlog(ctx context.Context) (events, messages int, err error)
 }

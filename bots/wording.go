@@ -45,6 +45,8 @@ const (
 	msgInternal         msgKey = "internal"
 	msgBadID            msgKey = "bad_id"
 	msgAnswerButton     msgKey = "answer_button"
+	msgEscalated        msgKey = "escalated_request"
+	msgExpired          msgKey = "expired"
 	msgStateResolved    msgKey = "state_resolved"
 	msgStateExpired     msgKey = "state_expired"
 	msgYourAnswer       msgKey = "your_answer"
@@ -89,6 +91,8 @@ var catalog = map[string]map[msgKey]string{
 		msgAmbiguousResolve: "Vous avez plusieurs questions ouvertes (n° {}). Précisez laquelle : {}",
 		msgNotAsker:         "Seule la personne qui a posé la question n°{} peut la marquer comme résolue.",
 		msgAnswerButton:     "Répondre",
+		msgEscalated:        "Question n°{} posée par {} ({}), toujours sans réponse :\n{}\nPour répondre : {}",
+		msgExpired:          "{}, personne n'a pu répondre à votre question n°{} à temps, désolé. Vous pouvez la reposer autrement : {}",
 		msgBadID:            "{} n'est pas un numéro de question. Par exemple : {}",
 		msgInternal:         "Désolé, une erreur interne m'a empêché de traiter votre message. Réessayez dans un instant.",
 		msgStateResolved:    "résolue",
@@ -130,6 +134,8 @@ var catalog = map[string]map[msgKey]string{
 		msgAmbiguousResolve: "You have several open questions (#{}). Say which one: {}",
 		msgNotAsker:         "Only the person who asked question #{} can mark it as resolved.",
 		msgAnswerButton:     "Answer",
+		msgEscalated:        "Question #{} asked by {} ({}), still without an answer:\n{}\nTo answer: {}",
+		msgExpired:          "{}, nobody could answer your question #{} in time, sorry. You may ask it again in other words: {}",
 		msgBadID:            "{} is not a question number. For example: {}",
 		msgInternal:         "Sorry, an internal error stopped me from handling your message. Try again in a moment.",
 		msgStateResolved:    "resolved",

@@ -16,10 +16,19 @@ type Config struct {
 	// DailyBudget is how many questions an expert is asked per 24 hours at
 	// most, unless the expert set a budget of their own.
 	DailyBudget int
+	// EscalateAfter is how long a question waits for an answer before it is
+	// sent to more experts, and, after the last round, before its asker is
+	// told that nobody could answer.
+	EscalateAfter time.Duration
+	// EscalationRounds is how many times an unanswered question is sent to
+	// new experts before it expires.
+	EscalationRounds int
 }
 
 // DefaultConfig returns the settings used when none are given.
-func DefaultConfig() Config { return Config{RouteLimit: 3, DailyBudget: 5} }
+func DefaultConfig() Config {
+	return Config{RouteLimit: 3, DailyBudget: 5, EscalateAfter: 24 * time.Hour, EscalationRounds: 1}
+}
 
 // Validate reports settings out of range.
 func (c Config) Validate() error {
@@ -28,6 +37,12 @@ func (c Config) Validate() error {
 	}
 	if c.DailyBudget < 1 || c.DailyBudget > 1000 {
 		return fmt.Errorf("%w: daily budget %d: want 1 to 1000 questions per expert per day", ErrInvalid, c.DailyBudget)
+	}
+	if c.EscalateAfter < time.Minute {
+		return fmt.Errorf("%w: escalation delay %s: want at least one minute", ErrInvalid, c.EscalateAfter)
+	}
+	if c.EscalationRounds < 0 || c.EscalationRounds > 10 {
+		return fmt.Errorf("%w: escalation rounds %d: want 0 to 10", ErrInvalid, c.EscalationRounds)
 	}
 	return nil
 }
@@ -178,6 +193,9 @@ func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text str
 			kept = append(kept, e)
 		}
 		experts = kept
+		if err := tx.ScheduleJob(ctx, EscalationJob(q.ID, 1, now.Add(n.cfg.EscalateAfter))); err != nil {
+			return err
+		}
 		if len(experts) == 0 {
 			return nil
 		}
@@ -443,4 +461,84 @@ func advance(ctx context.Context, tx Store, id QuestionID, to State, now time.Ti
 			return Question{}, err
 		}
 	}
+}
+
+// Escalation is the outcome of an escalation job: the question, the new
+// experts it was sent to, and whether it expired (its asker is then told
+// that nobody could answer). Nothing happened when Question is not open or
+// routed any more.
+type Escalation struct {
+	Question Question
+	Asker    Person
+	Round    int
+	Experts  []Person
+	Expired  bool
+}
+
+// Escalate runs round round of the escalation of question id: while rounds
+// remain, the question is sent to experts not asked yet and the next round
+// is scheduled; after the last one, the question expires. An answered,
+// resolved or expired question is left as it is.
+func (n *Network) Escalate(ctx context.Context, id QuestionID, round int) (Escalation, error) {
+	now := n.clock.Now()
+	var out Escalation
+	err := n.store.InTx(ctx, func(tx Store) error {
+		q, err := tx.Question(ctx, id)
+		if err != nil {
+			return err
+		}
+		out = Escalation{Question: q, Round: round}
+		if q.State != StateOpen && q.State != StateRouted {
+			return nil
+		}
+		if out.Asker, err = tx.Person(ctx, q.Asker); err != nil {
+			return err
+		}
+		if round > n.cfg.EscalationRounds {
+			if out.Question, err = advance(ctx, tx, id, StateExpired, now); err != nil {
+				return err
+			}
+			out.Expired = true
+			return nil
+		}
+		asked, err := tx.Routings(ctx, id)
+		if err != nil {
+			return err
+		}
+		already := map[PersonID]bool{}
+		for _, r := range asked {
+			already[r.Expert] = true
+		}
+		budget := n.eligible(ctx, tx, q.Asker, now)
+		ids, err := n.router.Route(ctx, tx, q, n.cfg.RouteLimit, func(p PersonID) bool { return !already[p] && budget(p) })
+		if err != nil {
+			return fmt.Errorf("route: %w", err)
+		}
+		for _, pid := range ids {
+			if err := tx.LockExpert(ctx, pid); err != nil {
+				return err
+			}
+			if !budget(pid) {
+				continue
+			}
+			if err := tx.AddRouting(ctx, Routing{Question: id, Expert: pid, Status: RoutingAsked, RoutedAt: now}); err != nil {
+				return err
+			}
+			p, err := tx.Person(ctx, pid)
+			if err != nil {
+				return err
+			}
+			out.Experts = append(out.Experts, p)
+		}
+		if len(out.Experts) > 0 {
+			if out.Question, err = advance(ctx, tx, id, StateRouted, now); err != nil {
+				return err
+			}
+		}
+		return tx.ScheduleJob(ctx, EscalationJob(id, round+1, now.Add(n.cfg.EscalateAfter)))
+	})
+	if err != nil {
+		return Escalation{}, fmt.Errorf("core: escalate question %d: %w", id, err)
+	}
+	return out, nil
 }

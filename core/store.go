@@ -82,6 +82,10 @@ type Store interface {
 	// after, by id.
 	AnswersAfter(ctx context.Context, after AnswerID, limit int) ([]Answer, error)
 
+	// ScheduleJob stores a job to run at j.RunAt, unless a job with the same
+	// key is already stored.
+	ScheduleJob(ctx context.Context, j Job) error
+
 	// Checkpoint returns the value stored under key, or "" when none is.
 	// Adapters keep their positions here (a sync token, a message counter).
 	Checkpoint(ctx context.Context, key string) (string, error)

@@ -48,18 +48,23 @@ type claimedRow struct {
 	Attempts int    `db:"attempts"`
 }
 
-// claim leases up to limit due pending rows of table, oldest first.
-func (s *Store) claim(ctx context.Context, table, extra string, extraArgs []any, owner string, limit int, lease time.Duration, now time.Time) ([]claimedRow, error) {
+// claim leases up to limit due pending rows of table, oldest first, and
+// reads the returning columns of the leased rows into dest.
+func (s *Store) claim(ctx context.Context, dest any, table, returning, extra string, extraArgs []any, owner string, limit int, lease time.Duration, now time.Time) error {
 	args := []any{owner, ts(now.Add(lease)), ts(now), ts(now)}
 	args = append(args, extraArgs...)
 	args = append(args, limit)
-	var rows []claimedRow
-	err := s.selectAll(ctx, &rows, `UPDATE `+table+` SET lease_owner = ?, lease_until = ?
+	return s.selectAll(ctx, dest, `UPDATE `+table+` SET lease_owner = ?, lease_until = ?
 		WHERE id IN (SELECT id FROM `+table+`
 			WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)`+extra+`
 			ORDER BY id LIMIT ?`+s.skipLocked()+`)
-		RETURNING id, payload, attempts`, args...)
-	if err != nil {
+		RETURNING `+returning, args...)
+}
+
+// claimPayloads claims rows that carry a JSON payload, oldest first.
+func (s *Store) claimPayloads(ctx context.Context, table, extra string, extraArgs []any, owner string, limit int, lease time.Duration, now time.Time) ([]claimedRow, error) {
+	var rows []claimedRow
+	if err := s.claim(ctx, &rows, table, "id, payload, attempts", extra, extraArgs, owner, limit, lease, now); err != nil {
 		return nil, err
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
@@ -68,7 +73,7 @@ func (s *Store) claim(ctx context.Context, table, extra string, extraArgs []any,
 
 // ClaimEvents implements bots.Queue.
 func (s *Store) ClaimEvents(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]bots.InboxItem, error) {
-	rows, err := s.claim(ctx, "inbox", "", nil, owner, limit, lease, now)
+	rows, err := s.claimPayloads(ctx, "inbox", "", nil, owner, limit, lease, now)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim events: %w", err)
 	}
@@ -83,15 +88,23 @@ func (s *Store) ClaimEvents(ctx context.Context, owner string, limit int, lease 
 	return out, nil
 }
 
-// FinishEvent implements bots.Queue.
-func (s *Store) FinishEvent(ctx context.Context, id int64, owner string, now time.Time) error {
-	res, err := s.exec(ctx, `UPDATE inbox SET state = 'done', done_at = ?, lease_until = NULL
+// finish marks a claimed row done, if owner still holds it.
+func (s *Store) finish(ctx context.Context, table string, id int64, owner string, now time.Time) error {
+	res, err := s.exec(ctx, `UPDATE `+table+` SET state = 'done', done_at = ?, lease_until = NULL
 		WHERE id = ? AND state = 'pending' AND lease_owner = ?`, ts(now), id, owner)
 	if err != nil {
-		return fmt.Errorf("sqlstore: finish event %d: %w", id, err)
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("sqlstore: finish event %d: %w: handled elsewhere or lease lost", id, core.ErrConflict)
+		return fmt.Errorf("%w: handled elsewhere or lease lost", core.ErrConflict)
+	}
+	return nil
+}
+
+// FinishEvent implements bots.Queue.
+func (s *Store) FinishEvent(ctx context.Context, id int64, owner string, now time.Time) error {
+	if err := s.finish(ctx, "inbox", id, owner, now); err != nil {
+		return fmt.Errorf("sqlstore: finish event %d: %w", id, err)
 	}
 	return nil
 }
@@ -148,7 +161,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, platforms []cor
 	for i, p := range platforms {
 		args[i] = string(p)
 	}
-	rows, err := s.claim(ctx, "outbox", extra, args, owner, limit, lease, now)
+	rows, err := s.claimPayloads(ctx, "outbox", extra, args, owner, limit, lease, now)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim outgoing: %w", err)
 	}
@@ -189,4 +202,56 @@ func (s *Store) Backlog(ctx context.Context) (events, messages int, err error) {
 		return 0, 0, fmt.Errorf("sqlstore: backlog: %w", err)
 	}
 	return events, messages, nil
+}
+
+// ScheduleJob implements core.Store.
+func (s *Store) ScheduleJob(ctx context.Context, j core.Job) error {
+	if j.Key == "" || j.Kind == "" {
+		return fmt.Errorf("sqlstore: schedule job: %w: job without kind or key", core.ErrInvalid)
+	}
+	if _, err := s.exec(ctx, `INSERT INTO jobs (kind, key, payload, state, next_at, created_at)
+		VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING`,
+		j.Kind, j.Key, j.Payload, ts(j.RunAt), ts(j.RunAt)); err != nil {
+		return fmt.Errorf("sqlstore: schedule job %s: %w", j.Key, err)
+	}
+	return nil
+}
+
+type jobRow struct {
+	ID       int64     `db:"id"`
+	Kind     string    `db:"kind"`
+	Key      string    `db:"key"`
+	Payload  string    `db:"payload"`
+	Attempts int       `db:"attempts"`
+	NextAt   time.Time `db:"next_at"`
+}
+
+// ClaimJobs implements bots.Queue.
+func (s *Store) ClaimJobs(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]core.Job, error) {
+	var rows []jobRow
+	if err := s.claim(ctx, &rows, "jobs", "id, kind, key, payload, attempts, next_at", "", nil, owner, limit, lease, now); err != nil {
+		return nil, fmt.Errorf("sqlstore: claim jobs: %w", err)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	out := make([]core.Job, len(rows))
+	for i, r := range rows {
+		out[i] = core.Job{ID: r.ID, Kind: r.Kind, Key: r.Key, Payload: r.Payload, Attempts: r.Attempts, RunAt: r.NextAt.UTC()}
+	}
+	return out, nil
+}
+
+// FinishJob implements bots.Queue.
+func (s *Store) FinishJob(ctx context.Context, id int64, owner string, now time.Time) error {
+	if err := s.finish(ctx, "jobs", id, owner, now); err != nil {
+		return fmt.Errorf("sqlstore: finish job %d: %w", id, err)
+	}
+	return nil
+}
+
+// RetryJob implements bots.Queue.
+func (s *Store) RetryJob(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error {
+	if err := s.retry(ctx, "jobs", id, next, failed, lastErr); err != nil {
+		return fmt.Errorf("sqlstore: retry job %d: %w", id, err)
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"entraide/adapters/console"
 	"entraide/adapters/sqlstore"
@@ -74,6 +75,8 @@ func (c *config) settings() []setting {
 		{"prefix", "ENTRAIDE_PREFIX", "prefix of chat commands", (*stringValue)(&c.Bot.Prefix)},
 		{"route-limit", "ENTRAIDE_ROUTE_LIMIT", "experts asked about each question", (*intValue)(&c.Network.RouteLimit)},
 		{"daily-budget", "ENTRAIDE_DAILY_BUDGET", "questions an expert is asked per 24 hours at most", (*intValue)(&c.Network.DailyBudget)},
+		{"escalate-after", "ENTRAIDE_ESCALATE_AFTER", "how long a question waits for an answer before more experts are asked (Go duration, such as 24h)", (*durationValue)(&c.Network.EscalateAfter)},
+		{"escalation-rounds", "ENTRAIDE_ESCALATION_ROUNDS", "how many times an unanswered question goes to new experts before it expires", (*intValue)(&c.Network.EscalationRounds)},
 		{"console-room", "ENTRAIDE_CONSOLE_ROOM", "console room of lines that name none", (*stringValue)(&c.Console.Room)},
 		{"log-level", "ENTRAIDE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "ENTRAIDE_LOG_FORMAT", "text or json", (*stringValue)(&c.LogFormat)},
@@ -155,6 +158,18 @@ func (v *intValue) Set(s string) error {
 		return fmt.Errorf("%q is not a whole number", s)
 	}
 	*v = intValue(n)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 90m or 24h", s)
+	}
+	*v = durationValue(d)
 	return nil
 }
 

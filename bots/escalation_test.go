@@ -1,0 +1,100 @@
+package bots_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"entraide/adapters/sqlstore/sqlstoretest"
+	"entraide/bots"
+	"entraide/core"
+)
+
+// TestEscalation drives a question through its deadlines with a fake clock:
+// asked to one expert, sent to the next one after a day without answer,
+// and its asker told after one more day; an answered question is left alone.
+func TestEscalation(t *testing.T) {
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			store := open(t)
+			clock := core.NewManualClock(t0)
+			cfg := core.DefaultConfig()
+			cfg.RouteLimit = 1
+			net, err := core.NewNetwork(store, nil, clock, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bot, err := bots.New(net, bots.DefaultConfig(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sender := newPlatformFake()
+			p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, bots.DefaultPipelineConfig(), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			say := func(user, room, text string) {
+				t.Helper()
+				n++
+				if err := p.Deliver(ctx, event(n, user, room, text)); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Drain(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			after := func(d time.Duration) string {
+				t.Helper()
+				before := len(sender.order)
+				clock.Advance(d)
+				if err := p.Drain(ctx); err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, key := range sender.order[before:] {
+					got = append(got, sender.visible[key])
+				}
+				return strings.Join(got, "\n")
+			}
+			say("bob", "#general", "!expert marchés publics")
+			say("carol", "#general", "!expert marchés publics, achats")
+			say("alice", "#general", "!ask Un marché public peut-il être reconduit ?")
+			say("dan", "#general", "!ask Quel seuil pour un marché public sans publicité ?")
+			say("bob", "", "!answer 2 40 000 euros hors taxes.")
+
+			if got := after(23 * time.Hour); got != "" {
+				t.Fatalf("before the deadline: %q", got)
+			}
+			got := after(time.Hour)
+			if strings.Count(got, "\n") != 2 || !strings.Contains(got, "//carol: Question n°1 posée par alice (#general), toujours sans réponse") ||
+				!strings.Contains(got, "reconduit") {
+				t.Fatalf("after a day, sent:\n%s", got)
+			}
+			got = after(24 * time.Hour)
+			if strings.Count(got, "\n") != 0 || !strings.Contains(got, "#general/e3/: @alice, personne n'a pu répondre à votre question n°1") {
+				t.Fatalf("after two days, sent:\n%s", got)
+			}
+			if got := after(72 * time.Hour); got != "" {
+				t.Fatalf("after the end: %q", got)
+			}
+			q1, err := store.Question(ctx, 1)
+			if err != nil || q1.State != core.StateExpired {
+				t.Fatalf("question 1: %+v, %v", q1, err)
+			}
+			q2, err := store.Question(ctx, 2)
+			if err != nil || q2.State != core.StateAnswered {
+				t.Fatalf("question 2: %+v, %v", q2, err)
+			}
+			if rs, _ := store.Routings(ctx, 2); len(rs) != 1 {
+				t.Fatalf("the answered question was escalated: %+v", rs)
+			}
+			_, err = net.Answer(ctx, core.Identity{Platform: "test", User: "carol"}, "", 1, "Trop tard ?")
+			if err == nil {
+				t.Fatal("an expired question took an answer")
+			}
+		})
+	}
+}
