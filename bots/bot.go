@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"entraide/core"
@@ -67,6 +68,10 @@ func New(net *core.Network, cfg Config, log *slog.Logger) (*Bot, error) {
 		{Name: "expert", Aliases: []string{"expertise"}, Handle: (*Bot).expert},
 		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
 		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: (*Bot).resolve},
+		{Name: "pass", Aliases: []string{"passer", "decline"}, Handle: (*Bot).pass},
+		{Name: "away", Aliases: []string{"absent", "absence"}, Handle: (*Bot).away},
+		{Name: "back", Aliases: []string{"retour", "present"}, Handle: (*Bot).back},
+		{Name: "mine", Aliases: []string{"mes", "moi", "status"}, Handle: (*Bot).mine},
 		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},
 		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: (*Bot).help},
 	} {
@@ -355,6 +360,8 @@ func (b *Bot) questionError(ev Event, lang string, id core.QuestionID, err error
 		return b.reply(ev, say(lang, msgNoOpenQuestion, b.cmd("ask "+word(lang, msgYourQuestion)))), nil
 	case errors.Is(err, core.ErrNotFound):
 		return b.reply(ev, say(lang, msgNoPending, usage)), nil
+	case errors.Is(err, core.ErrForbidden) && verb == "pass":
+		return b.reply(ev, say(lang, msgNotWaiting, strong(qid), b.cmd("mine"))), nil
 	case errors.Is(err, core.ErrForbidden) && verb == "resolve":
 		return b.reply(ev, say(lang, msgNotAsker, strong(qid))), nil
 	case errors.Is(err, core.ErrForbidden):
@@ -434,8 +441,118 @@ func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
 		b.cmd("expert "+word(l, msgTopicExample)),
 		b.cmd("expert off"),
 		b.cmd("answer 12 "+word(l, msgAnswerHint)),
+		b.cmd("pass 12"),
+		b.cmd("mine"),
+		b.cmd("away 2026-12-01"),
+		b.cmd("back"),
 		b.cmd("resolve 12"),
 		b.cmd("lang en"),
 		b.cmd("help"),
 	)), nil
+}
+
+func (b *Bot) pass(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	usage := b.cmd("pass 12")
+	id, rest, ok := splitID(r.Args)
+	if r.Args != "" && (!ok || rest != "") {
+		return b.reply(ev, say(r.Lang, msgBadID, quote(r.Args), usage)), nil
+	}
+	res, err := b.net.Pass(ctx, ev.Sender, id)
+	if err != nil {
+		return b.questionError(ev, r.Lang, id, err, "pass", usage)
+	}
+	qid := strconv.FormatInt(int64(res.Question.ID), 10)
+	key := msgPassed
+	if len(res.Experts) == 0 {
+		key = msgPassedNobody
+	}
+	out := b.reply(ev, say(r.Lang, key, strong(qid)))
+	where := res.Question.Origin.Room
+	if res.Question.Origin.DM {
+		where = ""
+	}
+	return append(out, b.requests(res.Question, res.Asker, res.Experts, where, msgPassedRequest, func(e core.Person) string {
+		return eventKey(ev, fmt.Sprintf("request/%d", e.ID))
+	})...), nil
+}
+
+func (b *Bot) away(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	usage := say(r.Lang, msgAwayUsage, b.cmd("away 2026-12-01"), b.cmd("away 2w"))
+	until, err := ParseUntil(r.Args, b.net.Clock().Now())
+	if err != nil {
+		return b.reply(ev, usage), nil
+	}
+	e, err := b.net.SetAway(ctx, ev.Sender, until)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return b.reply(ev, say(r.Lang, msgNotExpert, b.cmd("expert "+word(r.Lang, msgTopicExample)))), nil
+	case errors.Is(err, core.ErrInvalid):
+		return b.reply(ev, usage), nil
+	case err != nil:
+		return nil, err
+	}
+	return b.reply(ev, say(r.Lang, msgAwaySet, strong(e.AwayUntil.Format("2006-01-02 15:04 UTC")), b.cmd("back"))), nil
+}
+
+func (b *Bot) back(ctx context.Context, r *Request) ([]Outgoing, error) {
+	_, err := b.net.SetAway(ctx, r.Event.Sender, time.Time{})
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return b.reply(r.Event, say(r.Lang, msgNotExpert, b.cmd("expert "+word(r.Lang, msgTopicExample)))), nil
+	case err != nil:
+		return nil, err
+	}
+	return b.reply(r.Event, say(r.Lang, msgBack)), nil
+}
+
+// maxListed bounds the questions listed by !mine in each part.
+const maxListed = 10
+
+func (b *Bot) mine(ctx context.Context, r *Request) ([]Outgoing, error) {
+	mine, err := b.net.Mine(ctx, r.Event.Sender)
+	if err != nil {
+		return nil, err
+	}
+	if len(mine.Asked) == 0 && len(mine.Waiting) == 0 {
+		return b.reply(r.Event, say(r.Lang, msgMineNone)), nil
+	}
+	var m Message
+	list := func(title msgKey, qs []core.Question) {
+		if len(qs) == 0 {
+			return
+		}
+		if len(m.Spans) > 0 {
+			m.Break()
+		}
+		m.Spans = append(m.Spans, say(r.Lang, title).Spans...)
+		for i, q := range qs {
+			if i == maxListed {
+				m.Break().Text("…")
+				break
+			}
+			text := q.Text
+			if runes := []rune(text); len(runes) > 80 {
+				text = string(runes[:80]) + "…"
+			}
+			m.Break()
+			m.Spans = append(m.Spans, say(r.Lang, msgMineItem, strong(strconv.FormatInt(int64(q.ID), 10)), plain(stateWord(r.Lang, q.State)), quote(text)).Spans...)
+		}
+	}
+	list(msgMineAsked, mine.Asked)
+	list(msgMineWaiting, mine.Waiting)
+	return b.reply(r.Event, m), nil
+}
+
+// stateWord names a question's state for people.
+func stateWord(lang string, s core.State) string {
+	words := map[string]map[core.State]string{
+		"fr": {core.StateOpen: "ouverte", core.StateRouted: "transmise", core.StateAnswered: "répondue", core.StateResolved: "résolue", core.StateExpired: "expirée"},
+		"en": {core.StateOpen: "open", core.StateRouted: "sent to experts", core.StateAnswered: "answered", core.StateResolved: "resolved", core.StateExpired: "expired"},
+	}
+	if w, ok := words[lang][s]; ok {
+		return w
+	}
+	return string(s)
 }

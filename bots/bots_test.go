@@ -3,6 +3,7 @@ package bots
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"entraide/core"
 )
@@ -158,4 +159,51 @@ func TestDestinations(t *testing.T) {
 	if d := OriginOf(ref, core.Identity{Platform: "console", User: "alice"}); d != (Destination{Platform: "console", User: "alice"}) {
 		t.Errorf("OriginOf DM = %+v", d)
 	}
+}
+
+func TestParseUntil(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		in   string
+		want time.Time
+		bad  bool
+	}{
+		{in: "2026-12-01", want: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{in: "01/12/2026", want: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{in: "3j", want: now.Add(72 * time.Hour)},
+		{in: "3 jours", want: now.Add(72 * time.Hour)},
+		{in: "2w", want: now.Add(14 * 24 * time.Hour)},
+		{in: "2 Semaines", want: now.Add(14 * 24 * time.Hour)},
+		{in: "5h", want: now.Add(5 * time.Hour)},
+		{in: "10 days", want: now.Add(240 * time.Hour)},
+		{in: "0j", bad: true},
+		{in: "", bad: true},
+		{in: "demain", bad: true},
+		{in: "2026-13-01", bad: true},
+		{in: "9999j", bad: true},
+	} {
+		got, err := ParseUntil(c.in, now)
+		if c.bad {
+			if err == nil {
+				t.Errorf("ParseUntil(%q) = %v, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(c.want) {
+			t.Errorf("ParseUntil(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+}
+
+func FuzzParseUntil(f *testing.F) {
+	for _, s := range []string{"2026-12-01", "3j", "2 semaines", "01/12/2026", "999w", "\xff"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseUntil(s, now)
+		if err == nil && got.Before(time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("ParseUntil(%q) = %v", s, got)
+		}
+	})
 }

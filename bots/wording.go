@@ -46,6 +46,17 @@ const (
 	msgBadID            msgKey = "bad_id"
 	msgAnswerButton     msgKey = "answer_button"
 	msgEscalated        msgKey = "escalated_request"
+	msgPassed           msgKey = "passed"
+	msgNotWaiting       msgKey = "not_waiting"
+	msgPassedNobody     msgKey = "passed_nobody"
+	msgPassedRequest    msgKey = "passed_request"
+	msgAwaySet          msgKey = "away_set"
+	msgAwayUsage        msgKey = "away_usage"
+	msgBack             msgKey = "back"
+	msgMineNone         msgKey = "mine_none"
+	msgMineAsked        msgKey = "mine_asked"
+	msgMineWaiting      msgKey = "mine_waiting"
+	msgMineItem         msgKey = "mine_item"
 	msgExpired          msgKey = "expired"
 	msgStateResolved    msgKey = "state_resolved"
 	msgStateExpired     msgKey = "state_expired"
@@ -73,7 +84,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:        "Vous n'êtes pas dans l'annuaire des experts. Pour y entrer : {}",
 		msgResolved:         "Question n°{} marquée comme résolue. Merci !",
 		msgResolvedNotice:   "{} a marqué la question n°{} comme résolue. Merci pour votre aide !",
-		msgHelp:             "Commandes d'entraide :\n{} : poser une question aux experts\n{} : rejoindre l'annuaire des experts ({} pour le quitter)\n{} : répondre à une question reçue\n{} : marquer votre question comme résolue\n{} : changer de langue (fr, en)\n{} : cette aide",
+		msgHelp:             "Commandes d'entraide :\n{} : poser une question aux experts\n{} : rejoindre l'annuaire des experts ({} pour le quitter)\n{} : répondre à une question reçue\n{} : passer, ce n'est pas votre domaine\n{} : vos questions et celles qui vous attendent\n{} : ne plus recevoir de questions pendant une absence ({} au retour)\n{} : marquer votre question comme résolue\n{} : changer de langue (fr, en)\n{} : cette aide",
 		msgUnknownCommand:   "Commande inconnue : {}. Tapez {} pour la liste des commandes.",
 		msgDMHint:           "Bonjour ! Pour poser une question : {}. Pour l'aide : {}",
 		msgLangSet:          "C'est noté, je vous écrirai en français.",
@@ -91,6 +102,17 @@ var catalog = map[string]map[msgKey]string{
 		msgAmbiguousResolve: "Vous avez plusieurs questions ouvertes (n° {}). Précisez laquelle : {}",
 		msgNotAsker:         "Seule la personne qui a posé la question n°{} peut la marquer comme résolue.",
 		msgAnswerButton:     "Répondre",
+		msgNotWaiting:       "La question n°{} ne vous attend pas. Pour voir celles qui vous attendent : {}",
+		msgPassed:           "C'est noté : la question n°{} est transmise à quelqu'un d'autre.",
+		msgPassedNobody:     "C'est noté : vous ne recevrez plus la question n°{}. Personne d'autre n'est disponible pour l'instant.",
+		msgPassedRequest:    "Question n°{} posée par {} ({}), qu'un autre expert n'a pas pu prendre :\n{}\nPour répondre : {}",
+		msgAwaySet:          "Bonne absence ! Aucune question ne vous sera transmise avant le {}. Pour revenir plus tôt : {}",
+		msgAwayUsage:        "Indiquez la date de retour ou la durée de l'absence, par exemple : {} ou {}",
+		msgBack:             "Bon retour ! Les questions sur vos sujets vous sont de nouveau transmises.",
+		msgMineNone:         "Vous n'avez aucune question ouverte et aucune question ne vous attend.",
+		msgMineAsked:        "Vos questions ouvertes :",
+		msgMineWaiting:      "Les questions qui attendent votre réponse :",
+		msgMineItem:         "n°{} ({}) : {}",
 		msgEscalated:        "Question n°{} posée par {} ({}), toujours sans réponse :\n{}\nPour répondre : {}",
 		msgExpired:          "{}, personne n'a pu répondre à votre question n°{} à temps, désolé. Vous pouvez la reposer autrement : {}",
 		msgBadID:            "{} n'est pas un numéro de question. Par exemple : {}",
@@ -116,7 +138,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:        "You are not in the expert directory. To join it: {}",
 		msgResolved:         "Question #{} marked as resolved. Thank you!",
 		msgResolvedNotice:   "{} marked question #{} as resolved. Thank you for your help!",
-		msgHelp:             "entraide commands:\n{}: ask the experts a question\n{}: join the expert directory ({} to leave it)\n{}: answer a question you received\n{}: mark your question as resolved\n{}: change language (fr, en)\n{}: this help",
+		msgHelp:             "entraide commands:\n{}: ask the experts a question\n{}: join the expert directory ({} to leave it)\n{}: answer a question you received\n{}: pass, it is not your area\n{}: your questions and those waiting for you\n{}: no questions while you are away ({} when back)\n{}: mark your question as resolved\n{}: change language (fr, en)\n{}: this help",
 		msgUnknownCommand:   "Unknown command: {}. Type {} for the list of commands.",
 		msgDMHint:           "Hello! To ask a question: {}. For help: {}",
 		msgLangSet:          "Done, I will write to you in English.",
@@ -134,6 +156,17 @@ var catalog = map[string]map[msgKey]string{
 		msgAmbiguousResolve: "You have several open questions (#{}). Say which one: {}",
 		msgNotAsker:         "Only the person who asked question #{} can mark it as resolved.",
 		msgAnswerButton:     "Answer",
+		msgNotWaiting:       "Question #{} is not waiting for you. To see those that are: {}",
+		msgPassed:           "Done: question #{} goes to someone else.",
+		msgPassedNobody:     "Done: you will not get question #{} again. Nobody else is available for now.",
+		msgPassedRequest:    "Question #{} asked by {} ({}), which another expert could not take:\n{}\nTo answer: {}",
+		msgAwaySet:          "Enjoy your time off! No question will be sent to you before {}. To come back earlier: {}",
+		msgAwayUsage:        "Give the day you are back or how long you are away, for example: {} or {}",
+		msgBack:             "Welcome back! Questions on your topics are sent to you again.",
+		msgMineNone:         "You have no open question and no question is waiting for you.",
+		msgMineAsked:        "Your open questions:",
+		msgMineWaiting:      "Questions waiting for your answer:",
+		msgMineItem:         "#{} ({}): {}",
 		msgEscalated:        "Question #{} asked by {} ({}), still without an answer:\n{}\nTo answer: {}",
 		msgExpired:          "{}, nobody could answer your question #{} in time, sorry. You may ask it again in other words: {}",
 		msgBadID:            "{} is not a question number. For example: {}",

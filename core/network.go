@@ -501,37 +501,19 @@ func (n *Network) Escalate(ctx context.Context, id QuestionID, round int) (Escal
 			out.Expired = true
 			return nil
 		}
-		asked, err := tx.Routings(ctx, id)
+		routings, err := tx.Routings(ctx, id)
 		if err != nil {
 			return err
 		}
-		already := map[PersonID]bool{}
-		for _, r := range asked {
-			already[r.Expert] = true
+		asked := map[PersonID]bool{}
+		for _, r := range routings {
+			asked[r.Expert] = true
 		}
-		budget := n.eligible(ctx, tx, q.Asker, now)
-		ids, err := n.router.Route(ctx, tx, q, n.cfg.RouteLimit, func(p PersonID) bool { return !already[p] && budget(p) })
-		if err != nil {
-			return fmt.Errorf("route: %w", err)
-		}
-		for _, pid := range ids {
-			if err := tx.LockExpert(ctx, pid); err != nil {
-				return err
-			}
-			if !budget(pid) {
-				continue
-			}
-			if err := tx.AddRouting(ctx, Routing{Question: id, Expert: pid, Status: RoutingAsked, RoutedAt: now}); err != nil {
-				return err
-			}
-			p, err := tx.Person(ctx, pid)
-			if err != nil {
-				return err
-			}
-			out.Experts = append(out.Experts, p)
+		if out.Experts, err = n.routeMore(ctx, tx, q, n.cfg.RouteLimit, asked, now); err != nil {
+			return err
 		}
 		if len(out.Experts) > 0 {
-			if out.Question, err = advance(ctx, tx, id, StateRouted, now); err != nil {
+			if out.Question, err = tx.Question(ctx, id); err != nil {
 				return err
 			}
 		}

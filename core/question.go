@@ -85,6 +85,8 @@ type RoutingStatus string
 const (
 	RoutingAsked    RoutingStatus = "asked"
 	RoutingAnswered RoutingStatus = "answered"
+	// RoutingPassed means the expert said the question is not their area.
+	RoutingPassed RoutingStatus = "passed"
 )
 
 // Routing records that a question was sent to an expert.

@@ -68,7 +68,7 @@ func golden(t *testing.T, name, got string) {
 // TestScripts plays each testdata script on every backend: the output is the
 // same on SQLite and PostgreSQL, and equals the golden file.
 func TestScripts(t *testing.T) {
-	for _, name := range []string{"issue", "mistakes"} {
+	for _, name := range []string{"issue", "mistakes", "availability"} {
 		script, err := os.ReadFile(filepath.Join("testdata", name+".txt"))
 		if err != nil {
 			t.Fatal(err)

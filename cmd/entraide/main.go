@@ -263,9 +263,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "# entraide demo: four agents on the console, a SQLite database, no token.")
 		return runConsole(ctx, cfg, bot, store, log, strings.NewReader(demoScript), stdout)
 	case "run":
+		// The pipeline is made after the adapters, which deliver to it.
+		var pipe *bots.Pipeline
+		inbox := bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return pipe.Deliver(ctx, ev) })
+		adapters, err := platforms(getenv, inbox, store, log)
+		if err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+		if len(adapters) > 0 {
+			senders := make([]bots.Sender, len(adapters))
+			for i, a := range adapters {
+				senders[i] = a
+			}
+			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, bots.DefaultPipelineConfig(), log, nil); err != nil {
+				return err
+			}
+			return serve(ctx, pipe, adapters, log)
+		}
 		log.Info("no platform configured: reading the console on standard input")
 	}
 	return runConsole(ctx, cfg, bot, store, log, stdin, stdout)
+}
+
+// platformAdapter is a chat platform entraide serves: it delivers what
+// people write to an inbox until its context ends, and sends messages.
+type platformAdapter interface {
+	bots.Sender
+	Run(ctx context.Context) error
+}
+
+// serve runs the pipeline and every adapter until ctx ends or one of them
+// fails, then stops them all.
+func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(adapters)+1)
+	var names []string
+	go func() { errs <- pipe.Run(ctx) }()
+	for _, a := range adapters {
+		names = append(names, string(a.Platform()))
+		go func() {
+			err := a.Run(ctx)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", a.Platform(), err)
+			}
+			errs <- err
+		}()
+	}
+	log.Info("entraide is serving", "platforms", strings.Join(names, ","))
+	var first error
+	for range len(adapters) + 1 {
+		err := <-errs
+		if err != nil && first == nil && ctx.Err() == nil {
+			first = err
+		}
+		cancel()
+	}
+	log.Info("entraide stopped")
+	return first
 }
 
 // isSet reports whether the flag name was given on fs's command line.

@@ -1,0 +1,163 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Passed is the outcome of an expert passing on a question: the question,
+// its asker, and the experts it went to instead (none when nobody else was
+// available).
+type Passed struct {
+	Question Question
+	Asker    Person
+	Experts  []Person
+}
+
+// Pass records that who will not answer question id ("not my area") and
+// sends the question to one more expert in their place. When id is zero the
+// question is the only one waiting for who; with several, the error is an
+// *AmbiguousError.
+func (n *Network) Pass(ctx context.Context, who Identity, id QuestionID) (Passed, error) {
+	person, err := n.store.PersonByIdentity(ctx, who)
+	if errors.Is(err, ErrNotFound) {
+		return Passed{}, fmt.Errorf("core: pass: %w: no question is waiting for you", ErrNotFound)
+	}
+	if err != nil {
+		return Passed{}, fmt.Errorf("core: pass: %w", err)
+	}
+	if id == 0 {
+		if id, err = n.pendingQuestion(ctx, person.ID); err != nil {
+			return Passed{}, fmt.Errorf("core: pass: %w", err)
+		}
+	}
+	now := n.clock.Now()
+	var out Passed
+	err = n.store.InTx(ctx, func(tx Store) error {
+		q, err := tx.Question(ctx, id)
+		if err != nil {
+			return err
+		}
+		if q.State.Final() {
+			return fmt.Errorf("%w: question %d is %s", ErrConflict, id, q.State)
+		}
+		routings, err := tx.Routings(ctx, id)
+		if err != nil {
+			return err
+		}
+		asked := map[PersonID]bool{}
+		mine := false
+		for _, r := range routings {
+			asked[r.Expert] = true
+			mine = mine || (r.Expert == person.ID && r.Status == RoutingAsked)
+		}
+		if !mine {
+			return fmt.Errorf("%w: question %d is not waiting for you", ErrForbidden, id)
+		}
+		if err := tx.SetRoutingStatus(ctx, id, person.ID, RoutingPassed); err != nil {
+			return err
+		}
+		out = Passed{Question: q}
+		if out.Asker, err = tx.Person(ctx, q.Asker); err != nil {
+			return err
+		}
+		out.Experts, err = n.routeMore(ctx, tx, q, 1, asked, now)
+		return err
+	})
+	if err != nil {
+		return Passed{}, fmt.Errorf("core: pass on question %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// routeMore sends q to up to limit experts not in asked, within budgets,
+// and returns them.
+func (n *Network) routeMore(ctx context.Context, tx Store, q Question, limit int, asked map[PersonID]bool, now time.Time) ([]Person, error) {
+	budget := n.eligible(ctx, tx, q.Asker, now)
+	ids, err := n.router.Route(ctx, tx, q, limit, func(p PersonID) bool { return !asked[p] && budget(p) })
+	if err != nil {
+		return nil, fmt.Errorf("route: %w", err)
+	}
+	var experts []Person
+	for _, pid := range ids {
+		if err := tx.LockExpert(ctx, pid); err != nil {
+			return nil, err
+		}
+		if !budget(pid) {
+			continue
+		}
+		if err := tx.AddRouting(ctx, Routing{Question: q.ID, Expert: pid, Status: RoutingAsked, RoutedAt: now}); err != nil {
+			return nil, err
+		}
+		p, err := tx.Person(ctx, pid)
+		if err != nil {
+			return nil, err
+		}
+		experts = append(experts, p)
+	}
+	if len(experts) > 0 && q.State == StateOpen {
+		if _, err := advance(ctx, tx, q.ID, StateRouted, now); err != nil {
+			return nil, err
+		}
+	}
+	return experts, nil
+}
+
+// SetAway keeps who out of routing until until; the zero time brings them
+// back at once. It fails with ErrNotFound when who is not an expert, and
+// with ErrInvalid for a time in the past or more than a year ahead.
+func (n *Network) SetAway(ctx context.Context, who Identity, until time.Time) (Expert, error) {
+	now := n.clock.Now()
+	if !until.IsZero() && (!until.After(now) || until.After(now.AddDate(1, 0, 0))) {
+		return Expert{}, fmt.Errorf("core: away: %w: %s is not within the coming year", ErrInvalid, until.Format(time.RFC3339))
+	}
+	person, err := n.store.PersonByIdentity(ctx, who)
+	if err != nil {
+		return Expert{}, fmt.Errorf("core: away: %w", err)
+	}
+	e, err := n.store.Expert(ctx, person.ID)
+	if err != nil {
+		return Expert{}, fmt.Errorf("core: away: %w", err)
+	}
+	e.AwayUntil, e.UpdatedAt = until, now
+	if err := n.store.SaveExpert(ctx, e); err != nil {
+		return Expert{}, fmt.Errorf("core: away: %w", err)
+	}
+	return e, nil
+}
+
+// Mine is what a person has going on: their questions still open, and the
+// questions waiting for their answer.
+type Mine struct {
+	Asked   []Question
+	Waiting []Question
+}
+
+// Mine returns who's open questions and the questions waiting for them.
+func (n *Network) Mine(ctx context.Context, who Identity) (Mine, error) {
+	person, err := n.store.PersonByIdentity(ctx, who)
+	if errors.Is(err, ErrNotFound) {
+		return Mine{}, nil
+	}
+	if err != nil {
+		return Mine{}, fmt.Errorf("core: mine: %w", err)
+	}
+	var out Mine
+	if out.Asked, err = n.store.QuestionsByAsker(ctx, person.ID, StateOpen, StateRouted, StateAnswered); err != nil {
+		return Mine{}, fmt.Errorf("core: mine: %w", err)
+	}
+	pending, err := n.store.PendingRoutings(ctx, person.ID)
+	if err != nil {
+		return Mine{}, fmt.Errorf("core: mine: %w", err)
+	}
+	for _, r := range pending {
+		q, err := n.store.Question(ctx, r.Question)
+		if err != nil {
+			return Mine{}, fmt.Errorf("core: mine: %w", err)
+		}
+		out.Waiting = append(out.Waiting, q)
+	}
+	return out, nil
+}

@@ -1,0 +1,132 @@
+package match
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestAnalyzeSameStems(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		lang string
+	}{
+		{"french plural", "marchés publics", "marché public", "fr"},
+		{"french case and plural", "Collectivités Territoriales", "collectivité territoriale", "fr"},
+		{"french ligature", "Œuvres d'art", "oeuvre art", "fr"},
+		{"english plural", "public contracts", "public contract", "en"},
+		{"english verb", "signing the contracts", "signed contract", "en"},
+		{"spanish plural", "contratos públicos", "contrato público", "es"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := Analyze(tt.a, tt.lang), Analyze(tt.b, tt.lang)
+			if !slices.Equal(a, b) {
+				t.Errorf("Analyze(%q) = %v, Analyze(%q) = %v; want equal", tt.a, a, tt.b, b)
+			}
+			if len(a) == 0 {
+				t.Errorf("Analyze(%q) is empty", tt.a)
+			}
+		})
+	}
+}
+
+func TestAnalyze(t *testing.T) {
+	tests := []struct {
+		name, text, hint string
+		want             []string
+	}{
+		{"french elision and stop words", "L'État et les collectivités qu'il gère", "fr", []string{"etat", "collect", "ger"}},
+		{"elision d' and l'", "d'abord l'administration", "fr", []string{"abord", "administr"}},
+		{"english stop words", "What is the best way to store the data?", "en", []string{"best", "way", "store", "data"}},
+		{"spanish", "¿Cuál es el plazo del contrato público?", "es", []string{"plaz", "contrat", "public"}},
+		{"german is folded, not stemmed", "Die Straße ist nicht für Fahrräder", "de", []string{"strasse", "fahrrader"}},
+		{"digits kept", "Article 3 du décret 2021", "fr", []string{"articl", "3", "decret", "2021"}},
+		{"empty", "", "fr", nil},
+		{"punctuation only", " -- !? ", "en", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Analyze(tt.text, tt.hint); !slices.Equal(got, tt.want) {
+				t.Errorf("Analyze(%q, %q) = %q, want %q", tt.text, tt.hint, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFold(t *testing.T) {
+	tests := map[string]string{
+		"Élève":    "eleve",
+		"œuvre":    "oeuvre",
+		"Æsthete":  "aesthete",
+		"straße":   "strasse",
+		"ÇA VA":    "ca va",
+		"niño":     "nino",
+		"plain":    "plain",
+		"Ελληνικά": "ελληνικα",
+	}
+	for in, want := range tests {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDetectLanguage(t *testing.T) {
+	tests := []struct {
+		text, hint, want string
+	}{
+		{"Comment publier un marché public sur la plateforme de l'État ?", "en", "fr"},
+		{"How do I publish a public contract on the platform?", "fr", "en"},
+		{"¿Cómo publico un contrato en la plataforma del ayuntamiento?", "fr", "es"},
+		{"Wie kann ich die Frage auf der Seite stellen und ist das nicht erlaubt?", "fr", "de"},
+		{"marché public", "fr", "fr"},              // no function word: the hint
+		{"SIRET", "", DefaultLang},                 // nothing at all: the default
+		{"la plateforme the platform", "en", "en"}, // tie: the hint wins
+	}
+	for _, tt := range tests {
+		if got := DetectLanguage(tt.text, tt.hint); got != tt.want {
+			t.Errorf("DetectLanguage(%q, %q) = %q, want %q", tt.text, tt.hint, got, tt.want)
+		}
+	}
+}
+
+func TestStemCacheMatchesAnalyze(t *testing.T) {
+	e := NewEngine(Config{})
+	for _, text := range []string{"Les marchés publics de l'État", "the contracts were signed", "contratos públicos"} {
+		for range 2 { // second pass hits the cache
+			if got, want := e.analyze(text, "fr"), Analyze(text, "fr"); !slices.Equal(got, want) {
+				t.Errorf("cached analyze(%q) = %v, want %v", text, got, want)
+			}
+		}
+	}
+}
+
+func FuzzAnalyze(f *testing.F) {
+	for _, s := range []string{"marchés publics", "l'État", "qu'il", "Straße", "œ", "ǅ", "a\u0301", "x'y'z", strings.Repeat("é", 100), "\xff\xfe"} {
+		f.Add(s, "fr")
+	}
+	f.Add("The contracts", "en")
+	f.Add("contratos", "es")
+	f.Add("Frage", "de")
+	f.Fuzz(func(t *testing.T, text, hint string) {
+		toks := Analyze(text, hint)
+		for _, tok := range toks {
+			if tok == "" {
+				t.Fatalf("Analyze(%q) returned an empty token", text)
+			}
+			if !utf8.ValidString(tok) {
+				t.Fatalf("Analyze(%q) returned invalid UTF-8 %q", text, tok)
+			}
+			if len(tok) > 4*maxTokenBytes {
+				t.Fatalf("Analyze(%q) returned an oversized token %q", text, tok)
+			}
+			if Fold(tok) != tok {
+				t.Fatalf("Analyze(%q) returned an unfolded token %q", text, tok)
+			}
+		}
+		DetectLanguage(text, hint)
+	})
+}
