@@ -41,7 +41,8 @@ Commands:
             "alice@#room> ...", "alice@dm> ..."
   demo      play a short French scenario through the console
   migrate   apply the database migrations and exit
-  bench     benchmarks: "entraide bench match --help", "entraide bench scale --help"
+  bench     benchmarks: "entraide bench match --help", "entraide bench scale --help",
+            "entraide bench intake --help"
   version   print the version
   help      print this help
 
@@ -214,6 +215,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "entraide", version)
 		return nil
 	case "bench":
+		if len(rest) > 0 && rest[0] == "intake" {
+			return runBenchIntake(ctx, rest[1:], stdout, stderr)
+		}
 		return runBench(ctx, rest, stdout, stderr)
 	case "run", "console", "demo", "migrate":
 	default:
@@ -266,7 +270,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		// The pipeline is made after the adapters, which deliver to it.
 		var pipe *bots.Pipeline
 		inbox := bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return pipe.Deliver(ctx, ev) })
-		adapters, err := platforms(getenv, inbox, store, log)
+		adapters, err := platforms(getenv, cfg.Bot, inbox, store, log)
 		if err != nil {
 			return fmt.Errorf("configuration: %w", err)
 		}

@@ -152,3 +152,11 @@ func TestBadSettingsSayWhatToFix(t *testing.T) {
 		}
 	}
 }
+
+func TestPlatformSettingsAreChecked(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "e.db")
+	_, _, err := entraide(t, map[string]string{"ENTRAIDE_DATABASE": db, "ENTRAIDE_SLACK_BOT_TOKEN": "xoxb-test"}, "", "run")
+	if err == nil || !strings.Contains(err.Error(), "ENTRAIDE_SLACK_APP_TOKEN") || strings.Contains(err.Error(), "xoxb-test") {
+		t.Fatalf("Slack without a transport: %v", err)
+	}
+}

@@ -1,15 +1,30 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 
+	slackad "entraide/adapters/slack"
 	"entraide/adapters/sqlstore"
 	"entraide/bots"
 )
 
 // platforms returns an adapter for each platform configured in the
-// environment.
-func platforms(getenv func(string) string, inbox bots.Inbox, store *sqlstore.Store, log *slog.Logger) ([]platformAdapter, error) {
+// environment; the configuration errors of all of them at once.
+func platforms(getenv func(string) string, botCfg bots.Config, inbox bots.Inbox, store *sqlstore.Store, log *slog.Logger) ([]platformAdapter, error) {
 	var out []platformAdapter
-	return out, nil
+	var errs []error
+
+	if cfg, enabled, err := slackad.ConfigFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	} else if enabled {
+		cfg.Prefix = botCfg.Prefix
+		a, err := slackad.New(cfg, inbox, log.With("platform", "slack"))
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			out = append(out, a)
+		}
+	}
+	return out, errors.Join(errs...)
 }

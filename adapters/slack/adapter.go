@@ -1,0 +1,326 @@
+// Package slack is entraide's Slack adapter. It turns what people do in a
+// workspace (slash commands, mentions, direct messages, buttons, modals and
+// shortcuts) into bots.Event values delivered to a bots.Inbox, and sends the
+// bot's messages as Block Kit through the Web API. Two transports carry
+// Slack's requests: Socket Mode (a websocket the app opens; no public URL)
+// and the Events API over HTTP (signed requests to Handler, for several
+// replicas behind a load balancer). Every request is acknowledged only after
+// the inbox took its event.
+//
+// Identities: a Slack user is core.Identity{Platform: "slack", User: id}
+// with the plain member id ("U012AB3CD", or "W..." on Enterprise Grid), the
+// same id Destination.User holds for direct messages. A room is a
+// conversation id ("C...", "G...", "D...").
+//
+// Event ids: Events API callbacks keep Slack's event_id, which retries
+// carry too; slash commands are "slash:" + trigger_id; button presses
+// "action:" + trigger_id; modal submissions "view:" + the view's id;
+// message shortcuts "shortcut:" + trigger_id. Slack resends the same
+// payload, so a redelivery has the same id.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"entraide/bots"
+	"entraide/core"
+)
+
+// Platform is Slack's platform name.
+const Platform core.Platform = "slack"
+
+// apiTimeout bounds one Web API call.
+const apiTimeout = 10 * time.Second
+
+// Adapter connects entraide to one Slack workspace.
+type Adapter struct {
+	cfg   Config
+	inbox bots.Inbox
+	log   *slog.Logger
+	api   *slack.Client
+
+	// now is the clock of signature checks.
+	now func() time.Time
+	// pace is the least time between two messages to one channel: Slack
+	// allows about one per second.
+	pace time.Duration
+	// pingInterval is how long Socket Mode waits for Slack's ping before it
+	// takes the connection for dead and reconnects.
+	pingInterval time.Duration
+	// minBackoff and maxBackoff bound the waits between Socket Mode runs
+	// and between auth.test attempts.
+	minBackoff, maxBackoff time.Duration
+	// workers bounds the Socket Mode requests handled at once.
+	workers int
+
+	mu        sync.Mutex
+	botUserID string
+	nextPost  map[string]time.Time // channel -> earliest next post
+	ims       map[string]string    // user -> direct message channel
+	anchors   map[string]*anchor   // event id of an ask -> the message posted for it
+}
+
+// anchor is a message posted in a channel to carry a question asked by a
+// slash command or a modal, so that its answers have a thread. Concurrent
+// deliveries of one request wait for the first one's post.
+type anchor struct {
+	done chan struct{}
+	at   time.Time
+	ts   string
+	err  error
+}
+
+var _ bots.Sender = (*Adapter)(nil)
+
+// New returns a Slack adapter that delivers events to inbox. It does not
+// connect: Run does.
+func New(cfg Config, inbox bots.Inbox, log *slog.Logger) (*Adapter, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if inbox == nil {
+		return nil, errors.New("slack: new adapter: nil inbox")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(&http.Client{Timeout: apiTimeout})}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	return &Adapter{
+		cfg:          cfg,
+		inbox:        inbox,
+		log:          log.With("platform", string(Platform)),
+		api:          slack.New(cfg.BotToken, opts...),
+		now:          time.Now,
+		pace:         time.Second,
+		pingInterval: 30 * time.Second,
+		minBackoff:   time.Second,
+		maxBackoff:   5 * time.Minute,
+		workers:      8,
+		nextPost:     map[string]time.Time{},
+		ims:          map[string]string{},
+		anchors:      map[string]*anchor{},
+	}, nil
+}
+
+// Platform implements bots.Sender.
+func (a *Adapter) Platform() core.Platform { return Platform }
+
+// Run connects to Slack and handles its requests until ctx is done: it
+// checks the bot token (auth.test), then runs Socket Mode or serves the
+// Events API on cfg.Listen, and returns nil after a graceful stop.
+func (a *Adapter) Run(ctx context.Context) error {
+	if err := a.authTest(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if a.cfg.SocketMode() {
+		return a.runSocketMode(ctx)
+	}
+	return a.serveHTTP(ctx)
+}
+
+// authTest learns the bot's user id, retrying transient failures; an answer
+// of Slack refusing the token is returned.
+func (a *Adapter) authTest(ctx context.Context) error {
+	wait := a.minBackoff
+	for {
+		resp, err := a.api.AuthTestContext(ctx)
+		if err == nil {
+			a.mu.Lock()
+			a.botUserID = resp.UserID
+			a.mu.Unlock()
+			a.log.Info("slack: connected to the Web API", "team", resp.TeamID, "bot_user", resp.UserID)
+			return nil
+		}
+		var refused slack.SlackErrorResponse
+		if errors.As(err, &refused) {
+			return fmt.Errorf("slack: auth.test: %w (check %s)", err, EnvBotToken)
+		}
+		a.log.Warn("slack: auth.test failed, retrying", "err", err, "in", wait)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		wait = min(2*wait, a.maxBackoff)
+	}
+}
+
+// botUser returns the bot's user id, empty before auth.test answered.
+func (a *Adapter) botUser() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.botUserID
+}
+
+// sleep waits for d or until ctx is done, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// tsPattern matches Slack message timestamps, the ids of messages and
+// threads.
+var tsPattern = regexp.MustCompile(`^[0-9]{1,12}\.[0-9]{1,9}$`)
+
+// Send implements bots.Sender: a message to o.To.Room (in the thread
+// o.To.Thread when set), or a direct message to o.To.User when Room is
+// empty. Slack has no idempotency key for chat.postMessage: o.Key goes into
+// the message's metadata, so a duplicate sent after a crash can be told.
+func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
+	if o.To.Platform != "" && o.To.Platform != Platform {
+		return bots.Sent{}, fmt.Errorf("slack: send %s: destination on platform %q: %w", o.Key, o.To.Platform, bots.ErrUndeliverable)
+	}
+	channel := o.To.Room
+	if channel == "" {
+		if o.To.User == "" {
+			return bots.Sent{}, fmt.Errorf("slack: send %s: no room and no user: %w", o.Key, bots.ErrUndeliverable)
+		}
+		var err error
+		if channel, err = a.openIM(ctx, o.To.User); err != nil {
+			return bots.Sent{}, err
+		}
+	}
+	thread := o.To.Thread
+	if thread != "" && !tsPattern.MatchString(thread) {
+		a.log.Warn("slack: thread id is not a message timestamp, posting outside the thread", "thread", thread, "key", o.Key)
+		thread = ""
+	}
+	ts, err := a.post(ctx, channel, thread, o.Message, o.Key)
+	if err != nil {
+		return bots.Sent{}, err
+	}
+	return bots.Sent{MessageID: ts}, nil
+}
+
+// post sends m to channel, in thread when set, at most one message per
+// a.pace and channel.
+func (a *Adapter) post(ctx context.Context, channel, thread string, m bots.Message, key string) (string, error) {
+	if err := a.waitTurn(ctx, channel); err != nil {
+		return "", fmt.Errorf("slack: chat.postMessage %s: %w", channel, err)
+	}
+	opts := []slack.MsgOption{
+		slack.MsgOptionText(mrkdwn(m), false),
+		slack.MsgOptionBlocks(blocks(m)...),
+		slack.MsgOptionParse(false),
+		slack.MsgOptionLinkNames(false),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	}
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
+	}
+	if key != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: "entraide_message", EventPayload: map[string]any{"key": key}}))
+	}
+	_, ts, err := a.api.PostMessageContext(ctx, channel, opts...)
+	if err != nil {
+		var limited *slack.RateLimitedError
+		if errors.As(err, &limited) {
+			a.delayChannel(channel, limited.RetryAfter)
+		}
+		return "", apiError("chat.postMessage "+channel, err)
+	}
+	return ts, nil
+}
+
+// openIM returns the direct message channel with user, opening it once.
+func (a *Adapter) openIM(ctx context.Context, user string) (string, error) {
+	a.mu.Lock()
+	ch, ok := a.ims[user]
+	a.mu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	c, _, _, err := a.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return "", apiError("conversations.open "+user, err)
+	}
+	if c == nil || c.ID == "" {
+		return "", fmt.Errorf("slack: conversations.open %s: no channel in the answer", user)
+	}
+	a.mu.Lock()
+	if len(a.ims) >= 10000 {
+		clear(a.ims)
+	}
+	a.ims[user] = c.ID
+	a.mu.Unlock()
+	return c.ID, nil
+}
+
+// waitTurn waits until channel may receive the next message.
+func (a *Adapter) waitTurn(ctx context.Context, channel string) error {
+	if a.pace <= 0 {
+		return ctx.Err()
+	}
+	a.mu.Lock()
+	now := time.Now()
+	at := a.nextPost[channel]
+	if at.Before(now) {
+		at = now
+	}
+	if len(a.nextPost) >= 1024 {
+		for ch, t := range a.nextPost {
+			if t.Before(now) {
+				delete(a.nextPost, ch)
+			}
+		}
+	}
+	a.nextPost[channel] = at.Add(a.pace)
+	a.mu.Unlock()
+	if d := time.Until(at); d > 0 && !sleep(ctx, d) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// delayChannel holds the next posts to channel for d, as Slack asked.
+func (a *Adapter) delayChannel(channel string, d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if at := time.Now().Add(d); a.nextPost[channel].Before(at) {
+		a.nextPost[channel] = at
+	}
+}
+
+// undeliverableCodes are the Web API errors no retry can fix.
+var undeliverableCodes = map[string]bool{
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true,
+	"user_not_found": true, "user_not_visible": true, "user_disabled": true,
+	"cannot_dm_bot": true, "invalid_blocks": true, "msg_too_long": true,
+	"restricted_action": true, "no_permission": true, "thread_not_found": true,
+}
+
+// apiError wraps an error of the Web API method op once: a rate limit
+// becomes a *bots.RetryAfterError, an error no retry can fix wraps
+// bots.ErrUndeliverable.
+func apiError(op string, err error) error {
+	var limited *slack.RateLimitedError
+	if errors.As(err, &limited) {
+		return &bots.RetryAfterError{After: limited.RetryAfter, Err: fmt.Errorf("slack: %s: %w", op, err)}
+	}
+	var resp slack.SlackErrorResponse
+	if errors.As(err, &resp) && undeliverableCodes[resp.Err] {
+		return fmt.Errorf("slack: %s: %s: %w", op, resp.Err, bots.ErrUndeliverable)
+	}
+	return fmt.Errorf("slack: %s: %w", op, err)
+}

@@ -1,0 +1,184 @@
+package slack
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"entraide/bots"
+	"entraide/core"
+)
+
+// hostile is user text that would notify or format if it were not escaped.
+const hostile = "Urgent <!channel> <!here> <!everyone> @everyone @here <@U123> <#C42> *bold* _it_ `code` <https://x|y> & &amp; &lt; > fin"
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("rendering differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// rendered shows a message as Slack receives it: the text fallback and the
+// blocks.
+func rendered(t *testing.T, m bots.Message) string {
+	t.Helper()
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(blocks(m)); err != nil {
+		t.Fatal(err)
+	}
+	return "--- text\n" + mrkdwn(m) + "\n--- blocks\n" + buf.String()
+}
+
+func renderCases() map[string]bots.Message {
+	alice := core.Identity{Platform: Platform, User: "U2"}
+	var request, relay, names bots.Message
+	request.Text("Question n°").Strong("1").Text(" posée par ").Strong("alice <!here>").Text(" (C1) :").Break().
+		Quote(hostile).Break().Text("Pour répondre : ").Code("!answer 1 `votre` réponse")
+	request.Actions = []bots.Action{{Kind: bots.ActionForm, ID: "answer:1", Label: "Répondre", Command: "answer 1", FormTitle: "Répondre (1)", FormLabel: "Votre réponse"}}
+	relay.Mention(alice, "alice").Text(", réponse de ").Strong(" bob ").Text(" à la question n°").Strong("1").Text(" :").Break().
+		Quote("ligne 1 *gras*\n> ligne 2 <@U123>\n<!subteam^S1|@team>").Break().Text("Si c'est résolu : ").Code("!resolve 1")
+	relay.Actions = []bots.Action{{Kind: bots.ActionCommand, ID: "resolve:1", Label: "Résolu", Command: "resolve 1"}}
+	names.Mention(core.Identity{Platform: Platform, User: "<!channel>"}, "<!channel> & co").Text(" <@U999> ").Break().Break().Text("fin")
+	return map[string]bots.Message{"render_request": request, "render_relay": relay, "render_names": names}
+}
+
+func TestRenderGolden(t *testing.T) {
+	for name, m := range renderCases() {
+		t.Run(name, func(t *testing.T) { golden(t, name, rendered(t, m)) })
+	}
+}
+
+// TestRenderNeverNotifies checks what the golden files show, as a rule: in
+// the text, the only "<" open the bot's own mentions; in the blocks, user
+// text is in literal text elements and the only user elements are the
+// bot's mentions.
+func TestRenderNeverNotifies(t *testing.T) {
+	for name, m := range renderCases() {
+		text := mrkdwn(m)
+		rest := strings.ReplaceAll(text, "<@U2>", "")
+		if strings.ContainsAny(rest, "<") || strings.Contains(rest, "<!") {
+			t.Errorf("%s: text has markup from user text: %q", name, text)
+		}
+		for line := range strings.SplitSeq(rest, "\n") {
+			if strings.Contains(strings.TrimPrefix(line, "> "), ">") {
+				t.Errorf("%s: line %q has an unescaped >", name, line)
+			}
+		}
+		raw, _ := json.Marshal(blocks(m))
+		if strings.Contains(string(raw), `"broadcast"`) || strings.Count(string(raw), `"type":"user"`) > 1 {
+			t.Errorf("%s: blocks notify: %s", name, raw)
+		}
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                      "",
+		"a & b":                 "a &amp; b",
+		"<!channel>":            "&lt;!channel&gt;",
+		"<@U123>":               "&lt;@U123&gt;",
+		"&lt;":                  "&amp;lt;",
+		"@everyone *bold* _i_":  "@everyone *bold* _i_",
+		"<https://x|y>":         "&lt;https://x|y&gt;",
+		"caf\xe9":               "caf\uFFFD",
+		"déjà < vu > &amp; fin": "déjà &lt; vu &gt; &amp;amp; fin",
+	} {
+		if got := escapeText(in); got != want {
+			t.Errorf("escapeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := unescapeText("&lt;!here&gt; &amp;lt; &amp;"); got != "<!here> &lt; &" {
+		t.Errorf("Unescape = %q", got)
+	}
+}
+
+func TestFormBlockIDRoundTrip(t *testing.T) {
+	for _, a := range []bots.Action{
+		{ID: "answer:1", FormTitle: "Répondre (1)", FormLabel: "Votre réponse"},
+		{ID: "x", FormTitle: "a:b&c=d", FormLabel: strings.Repeat("très long ", 100)},
+		{ID: "y"},
+	} {
+		id := formBlockID(3, a)
+		if len(id) > maxBlockID {
+			t.Fatalf("block id of %d bytes", len(id))
+		}
+		title, label, ok := parseFormBlockID(id)
+		if !ok || title != a.FormTitle || !strings.HasPrefix(a.FormLabel, strings.TrimSuffix(label, "…")) {
+			t.Errorf("round trip of %+v: %q, %q, %v", a, title, label, ok)
+		}
+	}
+}
+
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"", hostile, "&amp;", "&&&", "<<>>", "\xff<", "a\u2028b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := escapeText(s)
+		if strings.ContainsAny(e, "<>") {
+			t.Fatalf("escapeText(%q) = %q keeps < or >", s, e)
+		}
+		for i := strings.IndexByte(e, '&'); i >= 0; i = strings.IndexByte(e[i+1:], '&') + i + 1 {
+			if !strings.HasPrefix(e[i:], "&amp;") && !strings.HasPrefix(e[i:], "&lt;") && !strings.HasPrefix(e[i:], "&gt;") {
+				t.Fatalf("escapeText(%q) = %q: bare &", s, e)
+			}
+			if strings.IndexByte(e[i+1:], '&') < 0 {
+				break
+			}
+		}
+		if !utf8.ValidString(e) || unescapeText(e) != strings.ToValidUTF8(s, "\uFFFD") {
+			t.Fatalf("unescapeText(escapeText(%q)) = %q", s, unescapeText(e))
+		}
+		// A message quoting s notifies nobody, in text or blocks.
+		var m bots.Message
+		m.Text("q ").Strong(s).Break().Quote(s).Code(s)
+		text := mrkdwn(m)
+		for line := range strings.SplitSeq(text, "\n") {
+			if strings.ContainsAny(strings.TrimPrefix(line, "> "), "<>") {
+				t.Fatalf("mrkdwn with %q: line %q", s, line)
+			}
+		}
+		raw, err := json.Marshal(blocks(m))
+		if err != nil || strings.Contains(string(raw), `"type":"user"`) || strings.Contains(string(raw), `"type":"broadcast"`) {
+			t.Fatalf("Blocks with %q: %s, %v", s, raw, err)
+		}
+	})
+}
+
+func TestLongTextIsSplitNotCut(t *testing.T) {
+	long := strings.Repeat("é", 2*maxTextElement+5)
+	var m bots.Message
+	m.Quote(long)
+	raw, _ := json.Marshal(blocks(m))
+	var blocks []richTextBlock
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	var joined strings.Builder
+	for _, l := range blocks[0].Elements[0].Elements {
+		if n := utf8.RuneCountInString(l.Text); n > maxTextElement {
+			t.Fatalf("element of %d characters", n)
+		}
+		joined.WriteString(l.Text)
+	}
+	if joined.String() != long {
+		t.Fatalf("text changed: %d characters", utf8.RuneCountInString(joined.String()))
+	}
+}
