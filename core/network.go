@@ -219,7 +219,7 @@ func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now tim
 		if id == asker {
 			return false
 		}
-		e, err := s.Expert(ctx, id)
+		e, count, err := s.ExpertLoad(ctx, id, now.Add(-24*time.Hour))
 		if err != nil || !e.AvailableAt(now) {
 			return false
 		}
@@ -227,8 +227,7 @@ func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now tim
 		if budget <= 0 {
 			budget = n.cfg.DailyBudget
 		}
-		count, err := s.CountRoutingsSince(ctx, id, now.Add(-24*time.Hour))
-		return err == nil && count < budget
+		return count < budget
 	}
 }
 

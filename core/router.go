@@ -74,7 +74,7 @@ func (TopicRouter) Route(ctx context.Context, s Store, q Question, limit int, el
 				score += len(terms)
 			}
 		}
-		if score > 0 && (eligible == nil || eligible(e.Person)) {
+		if score > 0 {
 			found = append(found, scored{e.Person, score})
 		}
 	}
@@ -84,12 +84,15 @@ func (TopicRouter) Route(ctx context.Context, s Store, q Question, limit int, el
 		}
 		return found[i].id < found[j].id
 	})
-	if len(found) > limit {
-		found = found[:limit]
-	}
-	ids := make([]PersonID, len(found))
-	for i, f := range found {
-		ids[i] = f.id
+	// Eligibility costs queries: ask it best first, only until enough.
+	var ids []PersonID
+	for _, f := range found {
+		if len(ids) == limit {
+			break
+		}
+		if eligible == nil || eligible(f.id) {
+			ids = append(ids, f.id)
+		}
 	}
 	return ids, nil
 }

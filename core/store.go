@@ -37,6 +37,10 @@ type Store interface {
 	DeleteExpert(ctx context.Context, id PersonID) error
 	// Expert returns one expert.
 	Expert(ctx context.Context, id PersonID) (Expert, error)
+	// ExpertLoad returns, in one read, what routing needs to know of an
+	// expert: their entry without topics and languages, and how many
+	// questions were routed to them at or after since.
+	ExpertLoad(ctx context.Context, id PersonID, since time.Time) (Expert, int, error)
 	// LockExpert holds an expert's directory entry until the transaction
 	// ends, so that routings to the expert are counted against the budget
 	// one process at a time. It does nothing outside a transaction, and

@@ -226,6 +226,13 @@ func testRoutings(t *testing.T, s core.Store) {
 	if len(pending) != 1 || pending[0].Question != q2.ID {
 		t.Fatalf("PendingRoutings = %+v, want only q2", pending)
 	}
+	if e, n, err := s.ExpertLoad(ctx, bob.ID, t0); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("ExpertLoad of a non-expert = %+v, %d, %v", e, n, err)
+	}
+	check(t, s.SaveExpert(ctx, core.Expert{Person: bob.ID, Topics: []string{"x"}, Available: true, DailyBudget: 7, UpdatedAt: t0}))
+	if e, n, err := s.ExpertLoad(ctx, bob.ID, t0.Add(time.Microsecond)); err != nil || n != 2 || e.DailyBudget != 7 || !e.Available || e.Person != bob.ID {
+		t.Fatalf("ExpertLoad = %+v, %d, %v", e, n, err)
+	}
 	for _, c := range []struct {
 		since time.Time
 		want  int
