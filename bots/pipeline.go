@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"entraide/core"
@@ -26,11 +27,15 @@ type PipelineConfig struct {
 	MaxAttempts int
 	// Poll is how often Run looks for work when nobody woke it.
 	Poll time.Duration
+	// Workers is how many goroutines Run works with. More than one helps
+	// on PostgreSQL, where they claim different rows; SQLite has one
+	// writer and gains nothing.
+	Workers int
 }
 
 // DefaultPipelineConfig returns the settings used when none are given.
 func DefaultPipelineConfig() PipelineConfig {
-	return PipelineConfig{Lease: 2 * time.Minute, Batch: 32, MaxAttempts: 8, Poll: time.Second}
+	return PipelineConfig{Lease: 2 * time.Minute, Batch: 32, MaxAttempts: 8, Poll: time.Second, Workers: 1}
 }
 
 // Failpoint is called by a Pipeline at each step of its work, with the
@@ -77,7 +82,10 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 		rand.Read(buf)
 		cfg.Owner = "entraide-" + hex.EncodeToString(buf)
 	}
-	if cfg.Lease <= 0 || cfg.Batch <= 0 || cfg.MaxAttempts <= 0 || cfg.Poll <= 0 {
+	if cfg.Workers == 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Lease <= 0 || cfg.Batch <= 0 || cfg.MaxAttempts <= 0 || cfg.Poll <= 0 || cfg.Workers < 0 {
 		return nil, fmt.Errorf("bots: pipeline: lease, batch, attempts and poll must be positive: %+v", cfg)
 	}
 	if clock == nil {
@@ -125,20 +133,43 @@ func (p *Pipeline) Deliver(ctx context.Context, ev Event) error {
 	return p.failpoint(StepStored)
 }
 
-// Run works until ctx is done: it handles events as they arrive and sends
-// messages when they are due, looking for work at least every Poll.
+// Run works until ctx is done with Workers goroutines: it handles events as
+// they arrive and sends messages when they are due, looking for work at
+// least every Poll.
 func (p *Pipeline) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range p.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.work(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// work is one worker of Run: it steps while there is work, then waits for
+// a wake-up or the next poll.
+func (p *Pipeline) work(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-p.wake:
 		case <-timer.C:
 		}
-		if _, err := p.Step(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("pipeline step failed", "err", err)
+		for ctx.Err() == nil {
+			n, err := p.Step(ctx)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("pipeline step failed", "err", err)
+				break
+			}
+			if n == 0 {
+				break
+			}
 		}
 		timer.Reset(p.cfg.Poll)
 	}
