@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test command of README.md: formatting, vet, and every test with the
-# race detector. Tests that need PostgreSQL run when ENTRAIDE_TEST_POSTGRES
-# is set (.ci/run sets it) and skip with a message otherwise; tests that
-# need the shared Q&A data look for ENTRAIDE_CQA_DIR or ../shared/data/cqa.
+# race detector, then the Matrix adapter again with end-to-end encryption
+# (build tag goolm). Tests that need PostgreSQL run when
+# ENTRAIDE_TEST_POSTGRES is set, those that need a Matrix homeserver when
+# ENTRAIDE_TEST_MATRIX_HOMESERVER is set (.ci/run sets both), and skip with a
+# message otherwise; tests that need the shared Q&A data look for
+# ENTRAIDE_CQA_DIR or ../shared/data/cqa.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,10 @@ fi
 
 echo "== go vet"
 go vet ./...
+go vet -tags goolm ./adapters/matrix/... ./cmd/...
 
 echo "== go test -race"
 go test -race -count=1 "$@" ./...
+
+echo "== go test -race -tags goolm (Matrix end-to-end encryption)"
+go test -race -count=1 -tags goolm "$@" ./adapters/matrix/...

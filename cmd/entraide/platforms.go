@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"entraide/adapters/matrix"
 	slackad "entraide/adapters/slack"
 	"entraide/adapters/sqlstore"
 	"entraide/bots"
@@ -14,6 +15,17 @@ import (
 func platforms(getenv func(string) string, botCfg bots.Config, inbox bots.Inbox, store *sqlstore.Store, log *slog.Logger) ([]platformAdapter, error) {
 	var out []platformAdapter
 	var errs []error
+
+	if cfg, enabled, err := matrix.ConfigFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	} else if enabled {
+		a, err := matrix.New(cfg, inbox, store, store.DB().DB, log.With("platform", "matrix"))
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			out = append(out, a)
+		}
+	}
 
 	if cfg, enabled, err := slackad.ConfigFromEnv(getenv); err != nil {
 		errs = append(errs, err)

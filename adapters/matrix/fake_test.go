@@ -1,0 +1,213 @@
+package matrix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"entraide/adapters/sqlstore/sqlstoretest"
+	"entraide/bots"
+)
+
+// fakeHomeserver answers the few client API calls the adapter makes, from
+// recorded payload shapes of the Matrix spec.
+type fakeHomeserver struct {
+	mu     sync.Mutex
+	sinces []string // the since of every /sync, in order
+	batch  string   // the timeline batch served to since=s1
+	send   func(w http.ResponseWriter, r *http.Request)
+}
+
+func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasSuffix(p, "/account/whoami"):
+		fmt.Fprint(w, `{"user_id":"@bot:fake","device_id":"ENTRAIDE"}`)
+	case strings.Contains(p, "/account_data/"):
+		w.WriteHeader(404)
+		fmt.Fprint(w, `{"errcode":"M_NOT_FOUND","error":"Account data not found"}`)
+	case strings.HasSuffix(p, "/sync"):
+		since := r.URL.Query().Get("since")
+		f.mu.Lock()
+		f.sinces = append(f.sinces, since)
+		f.mu.Unlock()
+		switch since {
+		case "":
+			fmt.Fprint(w, `{"next_batch":"s1"}`)
+		case "s1":
+			fmt.Fprintf(w, `{"next_batch":"s2","rooms":{"join":{"!r:fake":{"timeline":{"events":[%s]}}}}}`, f.batch)
+		default:
+			select { // an idle long poll
+			case <-r.Context().Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			fmt.Fprintf(w, `{"next_batch":%q}`, since)
+		}
+	case strings.Contains(p, "/send/"):
+		f.send(w, r)
+	default:
+		w.WriteHeader(404)
+		fmt.Fprint(w, `{"errcode":"M_UNRECOGNIZED","error":"unknown endpoint"}`)
+	}
+}
+
+// runFake runs an adapter against f until the test ends.
+func runFake(t *testing.T, f *fakeHomeserver, inbox bots.Inbox) (*Adapter, Checkpointer) {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	store := sqlstoretest.SQLite(t)
+	a, err := New(Config{Homeserver: srv.URL, Token: "tok", Encryption: EncryptionOff}, inbox, store, store.DB().DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.maxBackoff = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return a, store
+}
+
+// TestSendErrors checks how homeserver refusals reach bots.Sender's
+// callers: rate limits as *bots.RetryAfterError with the delay asked for,
+// refusals as bots.ErrUndeliverable.
+func TestSendErrors(t *testing.T) {
+	var reply struct {
+		sync.Mutex
+		status  int
+		body    string
+		header  string
+		txnSeen []string
+	}
+	f := &fakeHomeserver{send: func(w http.ResponseWriter, r *http.Request) {
+		reply.Lock()
+		defer reply.Unlock()
+		reply.txnSeen = append(reply.txnSeen, r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:])
+		if reply.header != "" {
+			w.Header().Set("Retry-After", reply.header)
+		}
+		w.WriteHeader(reply.status)
+		fmt.Fprint(w, reply.body)
+	}}
+	a, _ := runFake(t, f, bots.InboxFunc(func(context.Context, bots.Event) error { return nil }))
+	ctx := context.Background()
+	out := bots.Outgoing{To: bots.Destination{Platform: Platform, Room: "!r:fake"}, Message: *new(bots.Message).Text("x"), Key: "q1/request/2"}
+	set := func(status int, body, header string) {
+		reply.Lock()
+		reply.status, reply.body, reply.header = status, body, header
+		reply.Unlock()
+	}
+
+	set(429, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":1500}`, "")
+	_, err := a.Send(ctx, out)
+	var ra *bots.RetryAfterError
+	if !errors.As(err, &ra) || ra.After != 1500*time.Millisecond {
+		t.Fatalf("rate limited send: %v, want RetryAfterError after 1.5s", err)
+	}
+
+	set(429, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests"}`, "3")
+	if _, err := a.Send(ctx, out); !errors.As(err, &ra) || ra.After != 3*time.Second {
+		t.Fatalf("rate limited send with Retry-After: %v, want RetryAfterError after 3s", err)
+	}
+
+	set(403, `{"errcode":"M_FORBIDDEN","error":"not in room"}`, "")
+	if _, err := a.Send(ctx, out); !errors.Is(err, bots.ErrUndeliverable) {
+		t.Fatalf("forbidden send: %v, want ErrUndeliverable", err)
+	}
+
+	set(502, `bad gateway`, "")
+	if _, err := a.Send(ctx, out); err == nil || errors.Is(err, bots.ErrUndeliverable) || errors.As(err, &ra) {
+		t.Fatalf("gateway error: %v, want a transient error", err)
+	}
+
+	set(200, `{"event_id":"$e1"}`, "")
+	sent, err := a.Send(ctx, out)
+	if err != nil || sent.MessageID != "$e1" {
+		t.Fatalf("send: %v %v", sent, err)
+	}
+	// A resend of the same key returns the recorded event without a request.
+	set(500, `{}`, "")
+	if again, err := a.Send(ctx, out); err != nil || again.MessageID != "$e1" {
+		t.Fatalf("resend: %v %v, want the first event", again, err)
+	}
+	reply.Lock()
+	defer reply.Unlock()
+	for _, txn := range reply.txnSeen {
+		if txn != "q1.2Frequest.2F2" {
+			t.Errorf("transaction id %q, want the key", txn)
+		}
+	}
+	if len(reply.txnSeen) != 5 {
+		t.Errorf("%d send requests, want 5", len(reply.txnSeen))
+	}
+}
+
+// TestCheckpointAfterDelivery checks that a batch whose delivery failed is
+// fetched again (same since), and that the position moves on only after the
+// inbox took its events.
+func TestCheckpointAfterDelivery(t *testing.T) {
+	f := &fakeHomeserver{batch: `{"type":"m.room.message","event_id":"$m1","sender":"@alice:fake","origin_server_ts":1,
+		"content":{"msgtype":"m.text","body":"!ask test","m.relates_to":{"rel_type":"m.thread","event_id":"$root"}}}`}
+	var mu sync.Mutex
+	var got []bots.Event
+	attempts := 0
+	delivered := make(chan struct{})
+	_, store := runFake(t, f, bots.InboxFunc(func(_ context.Context, ev bots.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		if attempts == 1 {
+			return errors.New("inbox down")
+		}
+		got = append(got, ev)
+		if len(got) == 1 {
+			close(delivered)
+		}
+		return nil
+	}))
+	select {
+	case <-delivered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event never reached the inbox")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v, err := store.Checkpoint(context.Background(), "matrix:@bot:fake:next_batch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == "s2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint %q, want s2", v)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := bots.Event{ID: "$m1", Platform: Platform, Room: "!r:fake", Thread: "$root", Sender: got[0].Sender, Text: "!ask test"}
+	if got[0] != want || got[0].Sender.User != "@alice:fake" {
+		t.Errorf("event %+v, want %+v", got[0], want)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sinces) < 3 || f.sinces[0] != "" || f.sinces[1] != "s1" || f.sinces[2] != "s1" {
+		t.Errorf("sync positions %q, want \"\", s1, s1 (the failed batch again), ...", f.sinces)
+	}
+	b, _ := json.Marshal(f.sinces)
+	t.Logf("sync positions: %s", b)
+}

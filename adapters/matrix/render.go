@@ -1,0 +1,74 @@
+package matrix
+
+import (
+	"html"
+	"strings"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"entraide/bots"
+)
+
+// Render turns a bots.Message into the content of an m.notice: a plain body
+// (bots.Message.PlainText), an HTML formatted_body in which the text of every
+// span is escaped, and m.mentions listing only the people the bot mentions
+// on purpose (an empty object otherwise, so "@room" or a user id inside
+// relayed text never notifies anyone). Actions are left out: Matrix has no
+// buttons, and the text already says which command to type.
+func Render(m bots.Message) *event.MessageEventContent {
+	var b strings.Builder
+	mentions := &event.Mentions{}
+	for _, s := range m.Spans {
+		switch s.Kind {
+		case bots.Strong:
+			b.WriteString("<strong>" + escape(s.Text) + "</strong>")
+		case bots.Code:
+			b.WriteString("<code>" + escape(s.Text) + "</code>")
+		case bots.Quote:
+			b.WriteString("« " + escape(s.Text) + " »")
+		case bots.Mention:
+			user, ok := mentionable(s)
+			if !ok {
+				b.WriteString("@" + escape(s.Text))
+				continue
+			}
+			name := s.Text
+			if name == "" {
+				name = string(user)
+			}
+			b.WriteString(`<a href="` + html.EscapeString(user.URI().MatrixToURL()) + `">` + escape(name) + "</a>")
+			mentions.Add(user)
+		case bots.Break:
+			b.WriteString("<br>")
+		default:
+			b.WriteString(escape(s.Text))
+		}
+	}
+	return &event.MessageEventContent{
+		MsgType:       event.MsgNotice,
+		Body:          m.PlainText(),
+		Format:        event.FormatHTML,
+		FormattedBody: b.String(),
+		Mentions:      mentions,
+	}
+}
+
+// escape escapes text for HTML and keeps its line breaks.
+func escape(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(html.EscapeString(s), "\n", "<br>")
+}
+
+// mentionable returns the Matrix user a Mention span names, when it names
+// one.
+func mentionable(s bots.Span) (id.UserID, bool) {
+	if s.Who.Platform != Platform {
+		return "", false
+	}
+	user := id.UserID(s.Who.User)
+	if _, _, err := user.ParseAndValidateRelaxed(); err != nil {
+		return "", false
+	}
+	return user, true
+}

@@ -1,0 +1,278 @@
+package matrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"entraide/bots"
+)
+
+// Send implements bots.Sender. It waits until Run has logged in. A room
+// destination gets the message in that room, in the thread o.To.Thread when
+// set (with a reply fallback for clients without threads); a destination
+// without room is a direct message to o.To.User, in the direct room the bot
+// shares with them, created when there is none.
+//
+// o.Key is the transaction id, so the homeserver recognises a resend from
+// the same session; the event id is also recorded under the key, so a
+// resend after a restart returns the first event instead of a second one.
+func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
+	if o.To.Platform != "" && o.To.Platform != Platform {
+		return bots.Sent{}, fmt.Errorf("matrix: send to a %s destination: %w", o.To.Platform, bots.ErrUndeliverable)
+	}
+	select {
+	case <-a.ready:
+	case <-ctx.Done():
+		return bots.Sent{}, fmt.Errorf("matrix: send before login: %w", ctx.Err())
+	}
+	if o.Key != "" {
+		prev, err := a.store.Checkpoint(ctx, a.key("sent:"+o.Key))
+		if err != nil {
+			return bots.Sent{}, fmt.Errorf("matrix: send %s: %w", o.Key, err)
+		}
+		if prev != "" {
+			return bots.Sent{MessageID: prev}, nil
+		}
+	}
+	room := id.RoomID(o.To.Room)
+	if room == "" {
+		if o.To.User == "" {
+			return bots.Sent{}, fmt.Errorf("matrix: send %s: no room and no user: %w", o.Key, bots.ErrUndeliverable)
+		}
+		var err error
+		if room, err = a.directRoom(ctx, id.UserID(o.To.User)); err != nil {
+			return bots.Sent{}, err
+		}
+	}
+	content := Render(o.Message)
+	if o.To.Room != "" && o.To.Thread != "" {
+		root := id.EventID(o.To.Thread)
+		content.RelatesTo = &event.RelatesTo{
+			Type: event.RelThread, EventID: root,
+			IsFallingBack: true, InReplyTo: &event.InReplyTo{EventID: root},
+		}
+	}
+	if a.crypto == nil {
+		encrypted, err := a.state.IsEncrypted(ctx, room)
+		if err != nil {
+			return bots.Sent{}, fmt.Errorf("matrix: send to %s: %w", room, err)
+		}
+		if encrypted {
+			return bots.Sent{}, fmt.Errorf("matrix: send to encrypted room %s: %w: %w", room, errNoCrypto, bots.ErrUndeliverable)
+		}
+	}
+	eventID, err := a.sendContent(ctx, room, content, o.Key)
+	if err != nil {
+		return bots.Sent{}, err
+	}
+	if o.Key != "" {
+		if err := a.store.SetCheckpoint(ctx, a.key("sent:"+o.Key), string(eventID)); err != nil {
+			a.log.Warn("matrix: cannot record a sent message", "key", o.Key, "err", err)
+		}
+	}
+	return bots.Sent{MessageID: string(eventID)}, nil
+}
+
+// sendContent sends an m.room.message, encrypted when the room is and the
+// adapter can, with key as the transaction id (a fresh one when empty).
+func (a *Adapter) sendContent(ctx context.Context, room id.RoomID, content *event.MessageEventContent, key string) (id.EventID, error) {
+	var payload any = content
+	t := event.EventMessage
+	if a.crypto != nil {
+		encrypted, err := a.state.IsEncrypted(ctx, room)
+		if err != nil {
+			return "", fmt.Errorf("matrix: send to %s: %w", room, err)
+		}
+		if encrypted {
+			if payload, err = a.crypto.encrypt(ctx, room, t, content); err != nil {
+				return "", err
+			}
+			t = event.EventEncrypted
+		}
+	}
+	req := mautrix.ReqSendEvent{TransactionID: TxnID(key)}
+	resp, err := a.cli.SendMessageEvent(ctx, room, t, payload, req)
+	if err != nil {
+		return "", classify("send to "+string(room), err)
+	}
+	return resp.EventID, nil
+}
+
+// TxnID turns a message key into a transaction id: letters, digits, '-'
+// and '_' are kept, every other byte becomes '.' and two hex digits, so two
+// keys never share an id. An empty key gives a fresh random id.
+func TxnID(key string) string {
+	if key == "" {
+		return "entraide." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, ".%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// classify wraps a homeserver error for bots.Sender's callers: rate limits
+// become *bots.RetryAfterError, refusals and unknown rooms or users wrap
+// bots.ErrUndeliverable, anything else stays a transient error.
+func classify(op string, err error) error {
+	var herr mautrix.HTTPError
+	if !errors.As(err, &herr) {
+		return fmt.Errorf("matrix: %s: %w", op, err)
+	}
+	code := ""
+	if herr.RespError != nil {
+		code = herr.RespError.ErrCode
+	}
+	status := 0
+	if herr.Response != nil {
+		status = herr.Response.StatusCode
+	}
+	switch {
+	case code == mautrix.MLimitExceeded.ErrCode || status == 429:
+		return &bots.RetryAfterError{After: retryAfter(herr), Err: fmt.Errorf("matrix: %s: %w", op, err)}
+	case code == mautrix.MForbidden.ErrCode || code == mautrix.MNotFound.ErrCode || code == "M_UNKNOWN" && status == 404 ||
+		code == mautrix.MBadJSON.ErrCode || code == mautrix.MNotJSON.ErrCode || code == "M_INVALID_PARAM" || code == "M_UNRECOGNIZED" ||
+		status == 403 || status == 404:
+		return fmt.Errorf("matrix: %s: %w: %w", op, bots.ErrUndeliverable, err)
+	}
+	return fmt.Errorf("matrix: %s: %w", op, err)
+}
+
+// retryAfter reads how long a rate-limited client should wait: the body's
+// retry_after_ms, else the Retry-After header, else one second.
+func retryAfter(herr mautrix.HTTPError) time.Duration {
+	if herr.RespError != nil {
+		if ms, ok := herr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	if herr.Response != nil {
+		if s, err := strconv.Atoi(strings.TrimSpace(herr.Response.Header.Get("Retry-After"))); err == nil && s > 0 {
+			return time.Duration(s) * time.Second
+		}
+	}
+	return time.Second
+}
+
+// directRoom returns the direct room shared with user, creating it (with
+// encryption when the adapter has it) when there is none.
+func (a *Adapter) directRoom(ctx context.Context, user id.UserID) (id.RoomID, error) {
+	if _, _, err := user.ParseAndValidateRelaxed(); err != nil {
+		return "", fmt.Errorf("matrix: direct message to %q: not a user id: %w", user, bots.ErrUndeliverable)
+	}
+	a.dmMu.Lock()
+	defer a.dmMu.Unlock()
+	a.mu.Lock()
+	rooms := slices.Clone(a.direct[user])
+	a.mu.Unlock()
+	for _, room := range slices.Backward(rooms) {
+		mine, err := a.state.GetMembership(ctx, room, a.cli.UserID)
+		if err != nil {
+			return "", fmt.Errorf("matrix: direct room with %s: %w", user, err)
+		}
+		theirs, err := a.state.GetMembership(ctx, room, user)
+		if err != nil {
+			return "", fmt.Errorf("matrix: direct room with %s: %w", user, err)
+		}
+		if mine == event.MembershipJoin && (theirs == event.MembershipJoin || theirs == event.MembershipInvite) {
+			return room, nil
+		}
+	}
+	// The person reads what the bot wrote from the moment they were
+	// invited: the first message is usually sent before they join.
+	req := &mautrix.ReqCreateRoom{Preset: "trusted_private_chat", IsDirect: true, Invite: []id.UserID{user},
+		InitialState: []*event.Event{{
+			Type:    event.StateHistoryVisibility,
+			Content: event.Content{Parsed: &event.HistoryVisibilityEventContent{HistoryVisibility: event.HistoryVisibilityInvited}},
+		}}}
+	if a.crypto != nil {
+		req.InitialState = append(req.InitialState, &event.Event{
+			Type:    event.StateEncryption,
+			Content: event.Content{Parsed: &event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}},
+		})
+	}
+	resp, err := a.cli.CreateRoom(ctx, req)
+	if err != nil {
+		return "", classify("create a direct room with "+string(user), err)
+	}
+	a.log.Info("matrix: created a direct room", "user", user, "room", resp.RoomID)
+	if err := a.addDirect(ctx, user, resp.RoomID); err != nil {
+		return "", err
+	}
+	return resp.RoomID, nil
+}
+
+// loadDirect reads the bot's m.direct account data.
+func (a *Adapter) loadDirect(ctx context.Context) error {
+	var direct event.DirectChatsEventContent
+	if err := a.cli.GetAccountData(ctx, event.AccountDataDirectChats.Type, &direct); err != nil && !errors.Is(err, mautrix.MNotFound) {
+		return fmt.Errorf("matrix: read direct rooms: %w", err)
+	}
+	a.mu.Lock()
+	a.direct = map[id.UserID][]id.RoomID(direct)
+	if a.direct == nil {
+		a.direct = map[id.UserID][]id.RoomID{}
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// updateDirect follows changes of m.direct seen in /sync.
+func (a *Adapter) updateDirect(events []*event.Event) {
+	for _, evt := range events {
+		if evt.Type.Type != event.AccountDataDirectChats.Type {
+			continue
+		}
+		if c, ok := evt.Content.Parsed.(*event.DirectChatsEventContent); ok && c != nil {
+			a.mu.Lock()
+			a.direct = maps.Clone(map[id.UserID][]id.RoomID(*c))
+			a.mu.Unlock()
+		}
+	}
+}
+
+// addDirect records room as a direct room with user in m.direct, where the
+// bot finds it again after a restart (and other clients of the account see
+// it as a direct chat).
+func (a *Adapter) addDirect(ctx context.Context, user id.UserID, room id.RoomID) error {
+	a.mu.Lock()
+	if slices.Contains(a.direct[user], room) {
+		a.mu.Unlock()
+		return nil
+	}
+	a.direct[user] = append(slices.Clone(a.direct[user]), room)
+	content := maps.Clone(a.direct)
+	a.mu.Unlock()
+	if err := a.cli.SetAccountData(ctx, event.AccountDataDirectChats.Type, content); err != nil {
+		return fmt.Errorf("matrix: record direct room %s with %s: %w", room, user, err)
+	}
+	return nil
+}
+
+// isDirect reports whether room is a direct room of the bot.
+func (a *Adapter) isDirect(room id.RoomID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, rooms := range a.direct {
+		if slices.Contains(rooms, room) {
+			return true
+		}
+	}
+	return false
+}
