@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"entraide/adapters/discord"
 	"entraide/adapters/matrix"
 	slackad "entraide/adapters/slack"
 	"entraide/adapters/sqlstore"
@@ -32,6 +33,17 @@ func platforms(getenv func(string) string, botCfg bots.Config, inbox bots.Inbox,
 	} else if enabled {
 		cfg.Prefix = botCfg.Prefix
 		a, err := slackad.New(cfg, inbox, log.With("platform", "slack"))
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			out = append(out, a)
+		}
+	}
+	if cfg, enabled, err := discord.ConfigFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	} else if enabled {
+		cfg.Prefix = botCfg.Prefix
+		a, err := discord.New(cfg, inbox, store, log.With("platform", "discord"))
 		if err != nil {
 			errs = append(errs, err)
 		} else {

@@ -1,0 +1,369 @@
+package discord
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"entraide/bots"
+)
+
+// maxContent is the most characters Discord takes in one message's content.
+const maxContent = 2000
+
+// zwj is the zero-width joiner put after "@" in "@everyone" and "@here",
+// and after "<" of "<@", "<#", "<@&", so that relayed text never becomes a
+// mention, whatever allowed_mentions says.
+const zwj = "\u200d"
+
+// messagePayload is the body of a message Discord posts (channels,
+// webhooks and interaction responses share it).
+type messagePayload struct {
+	Content          string            `json:"content"`
+	AllowedMentions  allowedMentions   `json:"allowed_mentions"`
+	Components       []component       `json:"components,omitempty"`
+	Flags            int               `json:"flags,omitempty"`
+	MessageReference *messageReference `json:"message_reference,omitempty"`
+}
+
+// allowedMentions says who a message may notify: nobody from parsed text
+// (Parse is always empty), only the users of deliberate Mention spans.
+type allowedMentions struct {
+	Parse       []string `json:"parse"`
+	Users       []string `json:"users,omitempty"`
+	RepliedUser bool     `json:"replied_user"`
+}
+
+type messageReference struct {
+	MessageID       string `json:"message_id"`
+	FailIfNotExists bool   `json:"fail_if_not_exists"`
+}
+
+// component is a message component: an action row (type 1) of buttons
+// (type 2), or a text input (type 4) in a modal's row.
+type component struct {
+	Type       int         `json:"type"`
+	Components []component `json:"components,omitempty"`
+	Style      int         `json:"style,omitempty"`
+	Label      string      `json:"label,omitempty"`
+	CustomID   string      `json:"custom_id,omitempty"`
+	Required   bool        `json:"required,omitempty"`
+	MinLength  int         `json:"min_length,omitempty"`
+	MaxLength  int         `json:"max_length,omitempty"`
+}
+
+// Escape makes user text inert in Discord markdown: markup characters get a
+// backslash, "@everyone" and "@here" get a zero-width joiner after "@", and
+// "<" gets one after it, so no user, role, channel or command mention can
+// form. Control characters other than line breaks and tabs are dropped.
+func Escape(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i, r := range s {
+		switch {
+		case r == '@':
+			b.WriteByte('@')
+			rest := strings.ToLower(s[i+1:])
+			if strings.HasPrefix(rest, "everyone") || strings.HasPrefix(rest, "here") {
+				b.WriteString(zwj)
+			}
+		case r == '<':
+			b.WriteString(`\<` + zwj)
+		case strings.ContainsRune("\\*_`~|>#[]()-", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == '\r':
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// codeText makes text safe inside an inline code span, where markdown is
+// not read: backticks cannot close it early, and mentions are neutralised.
+func codeText(s string) string {
+	s = strings.NewReplacer("`", "'", "\n", " ", "\r", "").Replace(s)
+	s = strings.ReplaceAll(s, "<", "<"+zwj)
+	var b strings.Builder
+	for i, r := range s {
+		b.WriteRune(r)
+		if r == '@' {
+			rest := strings.ToLower(s[i+1:])
+			if strings.HasPrefix(rest, "everyone") || strings.HasPrefix(rest, "here") {
+				b.WriteString(zwj)
+			}
+		}
+	}
+	return b.String()
+}
+
+// Render turns m into Discord markdown and the users it may notify (the
+// people of its Mention spans, when they are Discord users). Every span's
+// text is escaped: markup and mentions come from span kinds only.
+func Render(m bots.Message) (content string, users []string) {
+	var b strings.Builder
+	atLineStart := func() bool {
+		s := b.String()
+		return s == "" || strings.HasSuffix(s, "\n")
+	}
+	for i, s := range m.Spans {
+		switch s.Kind {
+		case bots.Plain:
+			b.WriteString(Escape(s.Text))
+		case bots.Strong:
+			if t := Escape(s.Text); strings.TrimSpace(t) != "" {
+				b.WriteString("**" + t + "**")
+			} else {
+				b.WriteString(t)
+			}
+		case bots.Code:
+			if t := codeText(s.Text); t != "" {
+				b.WriteString("`" + t + "`")
+			}
+		case bots.Quote:
+			if !atLineStart() {
+				b.WriteString("\n")
+			}
+			lines := strings.Split(strings.TrimRight(strings.ReplaceAll(s.Text, "\r\n", "\n"), "\n"), "\n")
+			for j, line := range lines {
+				if j > 0 {
+					b.WriteString("\n")
+				}
+				b.WriteString("> " + Escape(line))
+			}
+			if i+1 < len(m.Spans) && m.Spans[i+1].Kind != bots.Break {
+				b.WriteString("\n")
+			}
+		case bots.Mention:
+			if s.Who.Platform == Platform && snowflake(s.Who.User) {
+				b.WriteString("<@" + s.Who.User + ">")
+				if !contains(users, s.Who.User) {
+					users = append(users, s.Who.User)
+				}
+			} else {
+				b.WriteString("@" + Escape(s.Text))
+			}
+		case bots.Break:
+			b.WriteString("\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n "), users
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// payloads renders m as the messages to post: one, or several when the
+// content is longer than Discord allows (split at line ends), the buttons
+// under the last one.
+func payloads(m bots.Message) []messagePayload {
+	content, users := Render(m)
+	chunks := splitContent(content, maxContent)
+	out := make([]messagePayload, len(chunks))
+	for i, c := range chunks {
+		out[i] = messagePayload{Content: c, AllowedMentions: allowedMentions{Parse: []string{}}}
+		for _, u := range users {
+			if strings.Contains(c, "<@"+u+">") {
+				out[i].AllowedMentions.Users = append(out[i].AllowedMentions.Users, u)
+			}
+		}
+	}
+	out[len(out)-1].Components = buttons(m.Actions)
+	return out
+}
+
+// splitContent cuts s into pieces of at most n characters, at line ends
+// where it can; a line too long is cut between characters, never after a
+// lone backslash, and a cut quote line goes on quoted.
+func splitContent(s string, n int) []string {
+	if utf8.RuneCountInString(s) <= n {
+		return []string{s}
+	}
+	var chunks []string
+	var cur strings.Builder
+	curLen := 0
+	flush := func() {
+		if curLen > 0 {
+			chunks = append(chunks, strings.TrimRight(cur.String(), "\n"))
+		}
+		cur.Reset()
+		curLen = 0
+	}
+	for _, line := range strings.Split(s, "\n") {
+		lineLen := utf8.RuneCountInString(line) + 1
+		if curLen+lineLen <= n {
+			cur.WriteString(line + "\n")
+			curLen += lineLen
+			continue
+		}
+		flush()
+		quoted := strings.HasPrefix(line, "> ")
+		for utf8.RuneCountInString(line) >= n {
+			runes := []rune(line)
+			cut := n - 1
+			if trailingBackslashes(runes[:cut])%2 == 1 {
+				cut-- // keep an escape with the character it escapes
+			}
+			chunks = append(chunks, string(runes[:cut]))
+			line = string(runes[cut:])
+			if quoted {
+				line = "> " + line
+			}
+		}
+		cur.WriteString(line + "\n")
+		curLen = utf8.RuneCountInString(line) + 1
+	}
+	flush()
+	if len(chunks) == 0 {
+		return []string{""}
+	}
+	return chunks
+}
+
+// trailingBackslashes counts the backslashes that end r.
+func trailingBackslashes(r []rune) int {
+	n := 0
+	for n < len(r) && r[len(r)-1-n] == '\\' {
+		n++
+	}
+	return n
+}
+
+// The kinds of custom ids the adapter puts on buttons and modals.
+const (
+	customCommand = "c" // a button that runs a command
+	customForm    = "f" // a button that opens a form
+	customModal   = "m" // a form's modal
+	customAsk     = "q" // the modal of /ask without a question
+	maxCustomID   = 100
+	maxButtons    = 25
+	maxModalTitle = 45
+)
+
+// buttons renders actions as rows of at most five buttons. An action whose
+// custom id would not fit is left out: the text says how to type it.
+func buttons(actions []bots.Action) []component {
+	var rows []component
+	n := 0
+	for _, a := range actions {
+		id, ok := actionCustomID(a)
+		if !ok || n == maxButtons {
+			continue
+		}
+		style := 2
+		if a.Kind == bots.ActionForm {
+			style = 1
+		}
+		label := truncateRunes(strings.TrimSpace(a.Label), 80)
+		if label == "" {
+			label = truncateRunes(a.Command, 80)
+		}
+		if n%5 == 0 {
+			rows = append(rows, component{Type: 1})
+		}
+		row := &rows[len(rows)-1]
+		row.Components = append(row.Components, component{Type: 2, Style: style, Label: label, CustomID: id})
+		n++
+	}
+	return rows
+}
+
+// actionCustomID encodes an action as a button's custom id:
+// "c|<action id>|<command>" or "f|<action id>|<command>|<form title>|<form label>"
+// (title and label are dropped when they do not fit in 100 characters).
+func actionCustomID(a bots.Action) (string, bool) {
+	if strings.Contains(a.ID, "|") || strings.Contains(a.Command, "|") || strings.TrimSpace(a.Command) == "" {
+		return "", false
+	}
+	kind := customCommand
+	if a.Kind == bots.ActionForm {
+		kind = customForm
+	}
+	id := kind + "|" + a.ID + "|" + a.Command
+	if a.Kind == bots.ActionForm {
+		clean := strings.NewReplacer("|", "/", "\n", " ").Replace
+		if full := id + "|" + clean(a.FormTitle) + "|" + clean(a.FormLabel); len(full) <= maxCustomID {
+			id = full
+		}
+	}
+	if len(id) > maxCustomID {
+		return "", false
+	}
+	return id, true
+}
+
+// parsedCustomID is a decoded custom id.
+type parsedCustomID struct {
+	Kind, ActionID, Command, Title, Label string
+}
+
+// parseCustomID decodes a custom id made by actionCustomID or modal.
+func parseCustomID(s string) (parsedCustomID, bool) {
+	parts := strings.Split(s, "|")
+	var p parsedCustomID
+	switch {
+	case len(parts) == 3 && parts[0] == customCommand:
+		p = parsedCustomID{Kind: parts[0], ActionID: parts[1], Command: parts[2]}
+	case (len(parts) == 3 || len(parts) == 5) && parts[0] == customForm:
+		p = parsedCustomID{Kind: parts[0], ActionID: parts[1], Command: parts[2]}
+		if len(parts) == 5 {
+			p.Title, p.Label = parts[3], parts[4]
+		}
+	case len(parts) == 2 && (parts[0] == customModal || parts[0] == customAsk):
+		p = parsedCustomID{Kind: parts[0], Command: parts[1]}
+	default:
+		return parsedCustomID{}, false
+	}
+	return p, strings.TrimSpace(p.Command) != ""
+}
+
+// modal is the data of a modal response (interaction callback type 9).
+type modal struct {
+	CustomID   string      `json:"custom_id"`
+	Title      string      `json:"title"`
+	Components []component `json:"components"`
+}
+
+// newModal returns a modal asking for one paragraph of text; submitting it
+// runs command followed by the text.
+func newModal(kind, command, title, label string, maxLen int) modal {
+	return modal{
+		CustomID: truncateBytes(kind+"|"+command, maxCustomID),
+		Title:    truncateRunes(title, maxModalTitle),
+		Components: []component{{Type: 1, Components: []component{{
+			Type: 4, CustomID: "text", Style: 2, Label: truncateRunes(label, maxModalTitle),
+			Required: true, MinLength: 1, MaxLength: maxLen,
+		}}}},
+	}
+}
+
+// truncateRunes shortens s to at most n characters, with "…" when cut.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// truncateBytes shortens s to at most n bytes, on a character boundary.
+func truncateBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
