@@ -84,33 +84,47 @@ type rawToken struct {
 // which removes French elision ("l'", "d'", "qu'") and English clitics once
 // one-letter pieces and stop words are dropped.
 func tokenize(text string, out []rawToken) []rawToken {
-	var b strings.Builder
+	buf := make([]byte, 0, 64)
 	flush := func() {
-		if b.Len() == 0 {
+		if len(buf) == 0 {
 			return
 		}
-		lower := b.String()
-		b.Reset()
-		if len(lower) > maxTokenBytes {
+		if len(buf) > maxTokenBytes {
 			cut := maxTokenBytes
-			for cut > 0 && !utf8.RuneStart(lower[cut]) {
+			for cut > 0 && !utf8.RuneStart(buf[cut]) {
 				cut--
 			}
-			lower = lower[:cut]
+			buf = buf[:cut]
 		}
+		lower := string(buf)
+		buf = buf[:0]
 		out = append(out, rawToken{lower: lower, folded: Fold(lower)})
 	}
-	for _, r := range text {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf { // ASCII fast path
+			i++
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				buf = append(buf, c)
+			case 'A' <= c && c <= 'Z':
+				buf = append(buf, c+'a'-'A')
+			default:
+				flush()
+			}
 			continue
 		}
-		if unicode.Is(unicode.Mn, r) && b.Len() > 0 {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			buf = utf8.AppendRune(buf, unicode.ToLower(r))
+		case unicode.Is(unicode.Mn, r) && len(buf) > 0:
 			// Combining accents (decomposed input) belong to the word.
-			b.WriteRune(r)
-			continue
+			buf = utf8.AppendRune(buf, r)
+		default:
+			flush()
 		}
-		flush()
 	}
 	flush()
 	return out

@@ -154,18 +154,18 @@ type person struct {
 	id         string
 	hasProfile bool
 	profileGen uint32
-	profileLen float64
+	profileLen float32
 	nAns       int32
-	logAct     float64    // log of the sum of exp(i*ln2/halfLife) over answer indexes i
-	seenDay    float64    // day of the latest question or answer
-	docLen     float64    // tokens of the answered questions (each once)
-	ansLen     float64    // tokens of the person's own answers
-	hours      [24]uint16 // answers per hour of day (UTC), saturating
-	helpers    []helper
+	logAct     float64 // log of the sum of exp(i*ln2/halfLife) over answer indexes i
+	seenDay    float64 // day of the latest question or answer
+	docLen     float32 // tokens of the answered questions (each once)
+	ansLen     float32 // tokens of the person's own answers
+	hours      int32   // index in Engine.hours, -1 before the first answer
+	helpedBy   []aid
 }
 
-// helper counts the answers a person received from one answerer.
-type helper struct {
+// aid counts the answers a person received from one answerer.
+type aid struct {
 	who int32
 	n   int32
 }
@@ -215,9 +215,10 @@ type Engine struct {
 	// Arenas of distinct question terms (ascending) with their counts, and
 	// question tags.
 	termArena []uint32
-	tfArena   []uint16
-	tagArena  []uint32
-	ansLinks  []ansLink
+	// hours: answers per hour of day (UTC, saturating) of each answerer.
+	hours    [][24]uint16
+	tagArena []uint32
+	ansLinks []ansLink
 
 	// qPost: term -> questions containing it (ascending question index).
 	qPost []postings
@@ -226,10 +227,12 @@ type Engine struct {
 	ePost []postings
 	// aPost: term -> (author, tf) once per answer body.
 	aPost []postings
+	// aDF: term -> number of answers containing it.
+	aDF []int32
 	// tPost: tag -> (answerer, count), once per answered question until
 	// Compact merges a person's entries.
 	tPost []postings
-	// tagAnswers: tag -> number of entries in tPost.
+	// tagAnswers: tag -> answered (question, person) pairs with the tag.
 	tagAnswers []float64
 	// pPost: term -> declared-profile postings.
 	pPost    [][]profPosting
@@ -242,11 +245,16 @@ type Engine struct {
 
 	scratch sync.Pool
 	stems   stemCache
+	// pruneMin is the posting-list length from which Similar prunes.
+	pruneMin int
 }
 
 type postings struct {
 	ids []int32
 	tf  []uint16
+	// merged is the length of the prefix where each id appears once, as
+	// left by Compact (person postings only).
+	merged int
 }
 
 type profPosting struct {
@@ -261,7 +269,7 @@ const recentWindow = 512
 
 // maxAnswerTerms bounds the distinct terms indexed per answer body, which
 // bounds memory at scale.
-const maxAnswerTerms = 48
+const maxAnswerTerms = 24
 
 // NewEngine returns an empty engine with the given parameters (zero fields
 // take their defaults).
@@ -274,6 +282,7 @@ func NewEngine(cfg Config) *Engine {
 		tags:     map[string]uint32{},
 		byID:     map[string]int32{},
 		qByID:    map[string]int32{},
+		pruneMin: 4096,
 	}
 }
 
@@ -290,7 +299,7 @@ func (e *Engine) personIdx(id string) int32 {
 		return i
 	}
 	i := int32(len(e.people))
-	e.people = append(e.people, person{id: id, logAct: math.Inf(-1), seenDay: math.Inf(-1)})
+	e.people = append(e.people, person{id: id, logAct: math.Inf(-1), seenDay: math.Inf(-1), hours: -1})
 	e.byID[id] = i
 	return i
 }
@@ -304,6 +313,7 @@ func (e *Engine) termID(t string) uint32 {
 	e.qPost = append(e.qPost, postings{})
 	e.ePost = append(e.ePost, postings{})
 	e.aPost = append(e.aPost, postings{})
+	e.aDF = append(e.aDF, 0)
 	e.pPost = append(e.pPost, nil)
 	return id
 }
@@ -350,16 +360,22 @@ func (e *Engine) analyze(text, hint string) []string {
 }
 
 // countTerms turns tokens into distinct term ids (ascending) with counts.
-// The caller holds the write lock.
-func (e *Engine) countTerms(toks []string, limit int) ([]uint32, []uint16) {
+// When there are more than limit distinct terms, the most frequent are kept
+// (ties: the later-coined, usually rarer, term). The caller holds the write
+// lock.
+func (e *Engine) countTerms(toks []string, pre []uint32, limit int) ([]uint32, []uint16) {
 	ids := make([]uint32, len(toks))
 	for j, t := range toks {
+		if pre != nil && pre[j] != unknownTerm {
+			ids[j] = pre[j]
+			continue
+		}
 		ids[j] = e.termID(t)
 	}
 	slices.Sort(ids)
 	var out []uint32
 	var tfs []uint16
-	for j := 0; j < len(ids) && len(out) < limit; {
+	for j := 0; j < len(ids); {
 		k := j
 		for k < len(ids) && ids[k] == ids[j] {
 			k++
@@ -368,7 +384,26 @@ func (e *Engine) countTerms(toks []string, limit int) ([]uint32, []uint16) {
 		tfs = append(tfs, clampTF(k-j))
 		j = k
 	}
-	return out, tfs
+	if len(out) <= limit {
+		return out, tfs
+	}
+	order := make([]int, len(out))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if tfs[a] != tfs[b] {
+			return int(tfs[b]) - int(tfs[a])
+		}
+		return int(out[b]) - int(out[a])
+	})
+	order = order[:limit]
+	slices.Sort(order)
+	keptIDs, keptTF := make([]uint32, limit), make([]uint16, limit)
+	for j, o := range order {
+		keptIDs[j], keptTF[j] = out[o], tfs[o]
+	}
+	return keptIDs, keptTF
 }
 
 // SetProfile declares what expert knows about: short topic phrases (such as
@@ -383,7 +418,7 @@ func (e *Engine) SetProfile(expert string, topics []string, profileText string) 
 	i := e.personIdx(expert)
 	p := &e.people[i]
 	if p.hasProfile {
-		e.pLenSum -= p.profileLen
+		e.pLenSum -= float64(p.profileLen)
 		e.nProfile--
 	} else if p.nAns == 0 {
 		e.nCands++
@@ -394,10 +429,10 @@ func (e *Engine) SetProfile(expert string, topics []string, profileText string) 
 	if len(e.qs) > 0 {
 		p.seenDay = math.Max(p.seenDay, e.qs[len(e.qs)-1].day)
 	}
-	p.profileLen = float64(len(toks))
-	e.pLenSum += p.profileLen
+	p.profileLen = float32(len(toks))
+	e.pLenSum += float64(p.profileLen)
 	e.nProfile++
-	ids, tfs := e.countTerms(toks, math.MaxUint16)
+	ids, tfs := e.countTerms(toks, nil, math.MaxUint16)
 	for j, id := range ids {
 		e.pPost[id] = append(e.pPost[id], profPosting{who: i, tf: tfs[j], gen: p.profileGen})
 	}
@@ -414,8 +449,8 @@ func (e *Engine) RemoveProfile(expert string) {
 	}
 	p := &e.people[i]
 	p.hasProfile = false
-	p.profileGen++ // stale postings are skipped, then dropped on reuse
-	e.pLenSum -= p.profileLen
+	p.profileGen++ // stale postings are skipped, and dropped by Compact
+	e.pLenSum -= float64(p.profileLen)
 	e.nProfile--
 	p.profileLen = 0
 	if p.nAns == 0 {
@@ -435,7 +470,7 @@ func (e *Engine) AddQuestion(q Question) {
 	toks := e.questionTerms(q.Title, q.Body, q.Tags, q.Lang)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.addQuestionLocked(q, toks)
+	e.addQuestionLocked(q, toks, nil)
 }
 
 // AddQuestions archives a batch of questions, analysing their text on all
@@ -446,14 +481,36 @@ func (e *Engine) AddQuestions(qs []Question) {
 		q := &qs[i]
 		toks[i] = e.questionTerms(q.Title, q.Body, q.Tags, q.Lang)
 	})
+	// Known terms are resolved in parallel under the read lock; only new
+	// terms need the write lock (term ids never change once given).
+	pre := make([][]uint32, len(qs))
+	e.mu.RLock()
+	e.parallel(len(qs), func(i int) {
+		ids := make([]uint32, len(toks[i]))
+		for j, t := range toks[i] {
+			if id, ok := e.terms[t]; ok {
+				ids[j] = id
+			} else {
+				ids[j] = unknownTerm
+			}
+		}
+		pre[i] = ids
+	})
+	e.mu.RUnlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := range qs {
-		e.addQuestionLocked(qs[i], toks[i])
+		e.addQuestionLocked(qs[i], toks[i], pre[i])
 	}
 }
 
-func (e *Engine) addQuestionLocked(q Question, toks []string) {
+// unknownTerm marks a token whose term id is not resolved yet.
+const unknownTerm = math.MaxUint32
+
+// addQuestionLocked archives q; pre, when not nil, holds the term ids of
+// toks already resolved (unknownTerm where not). The caller holds the write
+// lock.
+func (e *Engine) addQuestionLocked(q Question, toks []string, pre []uint32) {
 	if _, ok := e.qByID[q.ID]; ok {
 		return
 	}
@@ -463,11 +520,10 @@ func (e *Engine) addQuestionLocked(q Question, toks []string) {
 	ap := &e.people[author]
 	ap.seenDay = math.Max(ap.seenDay, day)
 	rec := question{id: q.ID, author: author, day: day, length: int32(len(toks)), firstAns: -1}
-	ids, tfs := e.countTerms(toks, math.MaxUint16)
+	ids, tfs := e.countTerms(toks, pre, math.MaxUint16)
 	rec.termOff = uint32(len(e.termArena))
 	rec.nTerms = uint16(len(ids))
 	e.termArena = append(e.termArena, ids...)
-	e.tfArena = append(e.tfArena, tfs...)
 	for j, id := range ids {
 		p := &e.qPost[id]
 		p.ids = append(p.ids, qi)
@@ -541,22 +597,27 @@ func (e *Engine) addAnswerLocked(a Answer, body []string) {
 	p.logAct = logAddExp(p.logAct, float64(e.nAnswers)*e.actScale)
 	e.nAnswers++
 	p.seenDay = math.Max(p.seenDay, day)
-	if h := a.At.UTC().Hour(); p.hours[h] < math.MaxUint16 {
-		p.hours[h]++
+	if p.hours < 0 {
+		p.hours = int32(len(e.hours))
+		e.hours = append(e.hours, [24]uint16{})
+	}
+	if h := &e.hours[p.hours][a.At.UTC().Hour()]; *h < math.MaxUint16 {
+		*h++
 	}
 	e.recent = append(e.recent, ui)
 	if len(e.recent) >= 2*recentWindow {
 		e.recent = append(e.recent[:0], e.recent[len(e.recent)-recentWindow:]...)
 	}
 	if len(body) > 0 {
-		ids, tfs := e.countTerms(body, maxAnswerTerms)
+		ids, tfs := e.countTerms(body, nil, maxAnswerTerms)
 		if p.ansLen == 0 {
 			e.nADocs++
 		}
-		p.ansLen += float64(len(body))
+		p.ansLen += float32(len(body))
 		e.aLenSum += float64(len(body))
 		e.nAPosts++
 		for j, id := range ids {
+			e.aDF[id]++
 			pp := &e.aPost[id]
 			pp.ids = append(pp.ids, ui)
 			pp.tf = append(pp.tf, tfs[j])
@@ -577,28 +638,28 @@ func (e *Engine) addAnswerLocked(a Answer, body []string) {
 	if q.author != ui {
 		ap := &e.people[q.author]
 		found := false
-		for j := range ap.helpers {
-			if ap.helpers[j].who == ui {
-				ap.helpers[j].n++
+		for j := range ap.helpedBy {
+			if ap.helpedBy[j].who == ui {
+				ap.helpedBy[j].n++
 				found = true
 				break
 			}
 		}
 		if !found {
-			ap.helpers = append(ap.helpers, helper{who: ui, n: 1})
+			ap.helpedBy = append(ap.helpedBy, aid{who: ui, n: 1})
 		}
 	}
 	if q.nTerms > 0 {
 		if p.docLen == 0 {
 			e.nDocs++
 		}
-		p.docLen += float64(q.length)
+		p.docLen += float32(q.length)
 		e.eLenSum += float64(q.length)
 	}
 	for j := q.termOff; j < q.termOff+uint32(q.nTerms); j++ {
 		pp := &e.ePost[e.termArena[j]]
 		pp.ids = append(pp.ids, ui)
-		pp.tf = append(pp.tf, e.tfArena[j])
+		pp.tf = append(pp.tf, e.questionTF(e.termArena[j], qi))
 	}
 	for j := q.tagOff; j < q.tagOff+uint32(q.nTags); j++ {
 		t := e.tagArena[j]
@@ -608,9 +669,20 @@ func (e *Engine) addAnswerLocked(a Answer, body []string) {
 	}
 }
 
-// Compact merges the repeated postings of a person and returns the spare
-// capacity of the indexes to the heap. Call it after a bulk load: it shortens
-// the lists Rank walks. It is not needed for correctness.
+// questionTF returns the frequency of term in question qi, found by binary
+// search in the term's question postings (ascending question indexes).
+func (e *Engine) questionTF(term uint32, qi int32) uint16 {
+	p := &e.qPost[term]
+	if j, ok := slices.BinarySearch(p.ids, qi); ok {
+		return p.tf[j]
+	}
+	return 1
+}
+
+// Compact merges the repeated postings of a person, drops the postings of
+// replaced profiles and returns the spare capacity of the indexes to the
+// heap. Call it after a bulk load: it shortens the lists Rank walks. It is
+// not needed for correctness.
 func (e *Engine) Compact() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -619,16 +691,42 @@ func (e *Engine) Compact() {
 		e.qPost[i].tf = slices.Clone(e.qPost[i].tf)
 	}
 	for _, ps := range [][]postings{e.ePost, e.aPost, e.tPost} {
-		for i := range ps {
-			ps[i] = mergePostings(ps[i])
-		}
+		e.parallel(len(ps), func(i int) { ps[i] = mergePostings(ps[i]) })
 	}
+	// Profile postings of replaced or removed profiles go.
+	for i, pp := range e.pPost {
+		e.pPost[i] = slices.DeleteFunc(pp, func(x profPosting) bool {
+			p := &e.people[x.who]
+			return !p.hasProfile || p.profileGen != x.gen
+		})
+	}
+	// Tag postings go by decreasing count, so that Rank can stop early.
+	e.parallel(len(e.tPost), func(i int) { sortByCount(&e.tPost[i]) })
 	e.termArena = slices.Clone(e.termArena)
-	e.tfArena = slices.Clone(e.tfArena)
+	e.hours = slices.Clone(e.hours)
 	e.tagArena = slices.Clone(e.tagArena)
 	e.ansLinks = slices.Clone(e.ansLinks)
 	e.qs = slices.Clone(e.qs)
 	e.people = slices.Clone(e.people)
+}
+
+// sortByCount orders merged postings by decreasing frequency (then id).
+func sortByCount(p *postings) {
+	order := make([]int, len(p.ids))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if p.tf[a] != p.tf[b] {
+			return int(p.tf[b]) - int(p.tf[a])
+		}
+		return int(p.ids[a]) - int(p.ids[b])
+	})
+	ids, tf := make([]int32, len(order)), make([]uint16, len(order))
+	for j, o := range order {
+		ids[j], tf[j] = p.ids[o], p.tf[o]
+	}
+	p.ids, p.tf = ids, tf
 }
 
 // mergePostings sums the frequencies of repeated ids (saturating) and
@@ -655,7 +753,7 @@ func mergePostings(p postings) postings {
 		out.ids = append(out.ids, x.id)
 		out.tf = append(out.tf, x.tf)
 	}
-	return postings{ids: slices.Clip(out.ids), tf: slices.Clip(out.tf)}
+	return postings{ids: slices.Clip(out.ids), tf: slices.Clip(out.tf), merged: len(out.ids)}
 }
 
 // MarkResolved marks a question as resolved, so that Similar can restrict

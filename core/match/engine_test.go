@@ -2,7 +2,10 @@ package match
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +215,55 @@ func TestSelectTop(t *testing.T) {
 		}
 		if len(top) != n || minTop < cs[n-1].score {
 			t.Fatalf("selectTop(n=%d) min %v, want >= %v", n, minTop, cs[n-1].score)
+		}
+	}
+}
+
+func TestSimilarPruningIsExact(t *testing.T) {
+	e := NewEngine(Config{})
+	e.pruneMin = 0 // prune as early as possible
+	rng := rand.New(rand.NewPCG(3, 4))
+	zipf := rand.NewZipf(rng, 1.2, 1, 400)
+	text := func() string {
+		var sb strings.Builder
+		for range 12 {
+			fmt.Fprintf(&sb, "mot%d ", zipf.Uint64())
+		}
+		return sb.String()
+	}
+	for i := range 3000 {
+		e.AddQuestion(Question{ID: fmt.Sprint(i), Author: "u", Title: text(), At: t0})
+	}
+	for i := range 50 {
+		q := Query{Title: text()}
+		full := e.Similar(q, 0, false)
+		for _, k := range []int{1, 5, 10} {
+			got := e.Similar(q, k, false)
+			if !slices.Equal(got, full[:k]) {
+				t.Fatalf("query %d: Similar(k=%d) = %v, want %v", i, k, got, full[:k])
+			}
+		}
+	}
+}
+
+func TestCompactKeepsRanking(t *testing.T) {
+	a, b := smallEngine(t), smallEngine(t)
+	b.Compact()
+	// Updates after Compact append to the merged lists.
+	for _, e := range []*Engine{a, b} {
+		e.AddQuestion(Question{ID: "late", Author: "u4", Title: "marché public et budget primitif", Tags: []string{"finances"}, At: t0.AddDate(0, 0, 9)})
+		e.AddAnswer(Answer{ID: "a-late", QuestionID: "late", Author: "alice", Body: "budget", At: t0.AddDate(0, 0, 9)})
+	}
+	for _, title := range []string{"marché public", "budget primitif commune", "télétravail agent"} {
+		q := Query{Title: title, Author: "u9", At: t0.AddDate(0, 0, 10)}
+		ra, rb := a.Rank(q, 0), b.Rank(q, 0)
+		if len(ra) != len(rb) {
+			t.Fatalf("%q: %v vs %v", title, ra, rb)
+		}
+		for i := range ra {
+			if ra[i].ID != rb[i].ID || math.Abs(ra[i].Score-rb[i].Score) > 1e-9 {
+				t.Errorf("%q: rank %d: %v before Compact, %v after", title, i, ra[i], rb[i])
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 )
@@ -103,25 +104,55 @@ func (e *Engine) bm25(idf, tf, dl, avg float64) float64 {
 
 // personBM25 adds to acc the BM25 score of every person in the postings of
 // the query terms, a person's postings of one term being summed into one
-// frequency, and returns the largest score.
-func (e *Engine) personBM25(s *scratch, qterms []queryTerm, post []postings, idfN float64, useOwnIDF bool, dl func(int32) float64, avg float64, acc []float64) float64 {
+// frequency, and returns the largest score. answers selects the length of
+// the persons' answer documents instead of their answered-question ones.
+func (e *Engine) personBM25(s *scratch, qterms []queryTerm, post []postings, idfN float64, answers bool, avg float64, acc []float64) float64 {
 	best := 0.0
+	used := 0
+	k1, b := e.cfg.K1, e.cfg.B
+	dl := func(ui int32) float64 {
+		if answers {
+			return float64(e.people[ui].ansLen)
+		}
+		return float64(e.people[ui].docLen)
+	}
 	for _, qt := range qterms {
 		p := &post[qt.id]
 		if len(p.ids) == 0 {
 			continue
 		}
-		w := qt.idf
-		if useOwnIDF {
-			w = idf(idfN, float64(len(p.ids)))
+		// At scale, very common terms add little but cost the most: once
+		// two rarer terms have scored, lists longer than longPostings are
+		// skipped (never the case on a community-sized index).
+		if used >= 2 && len(p.ids) > longPostings {
+			continue
 		}
-		for j, ui := range p.ids {
+		used++
+		w := qt.idf
+		if answers {
+			w = idf(idfN, float64(e.aDF[qt.id]))
+		}
+		// The prefix merged by Compact holds each person once; the tail
+		// (later answers) may repeat a person: its frequencies are summed
+		// first, then merged into the prefix's.
+		merged := p.merged
+		for j, ui := range p.ids[merged:] {
 			if s.tf[ui] == 0 {
 				s.termHit = append(s.termHit, ui)
 			}
-			s.tf[ui] += float64(p.tf[j])
+			s.tf[ui] += float64(p.tf[merged+j])
+		}
+		for j, ui := range p.ids[:merged] {
+			tf := float64(p.tf[j]) + s.tf[ui]
+			s.tf[ui] = 0
+			s.add(ui)
+			acc[ui] += w * tf * (k1 + 1) / (tf + k1*(1-b+b*dl(ui)/avg))
+			best = max(best, acc[ui])
 		}
 		for _, ui := range s.termHit {
+			if s.tf[ui] == 0 {
+				continue // merged into the prefix
+			}
 			s.add(ui)
 			acc[ui] += e.bm25(w, s.tf[ui], dl(ui), avg)
 			best = max(best, acc[ui])
@@ -165,12 +196,10 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 
 	maxText, maxAns, maxProf := 0.0, 0.0, 0.0
 	if c.WText > 0 && e.nDocs > 0 {
-		maxText = e.personBM25(s, qterms, e.ePost, 0, false,
-			func(i int32) float64 { return e.people[i].docLen }, e.eLenSum/float64(e.nDocs), s.text)
+		maxText = e.personBM25(s, qterms, e.ePost, 0, false, e.eLenSum/float64(e.nDocs), s.text)
 	}
 	if c.WAnswerText > 0 && e.nADocs > 0 {
-		maxAns = e.personBM25(s, qterms, e.aPost, float64(e.nAPosts), true,
-			func(i int32) float64 { return e.people[i].ansLen }, e.aLenSum/float64(e.nADocs), s.ans)
+		maxAns = e.personBM25(s, qterms, e.aPost, float64(e.nAPosts), true, e.aLenSum/float64(e.nADocs), s.ans)
 	}
 	if c.WProfile > 0 && e.nProfile > 0 {
 		avg := max(e.pLenSum/float64(e.nProfile), 1)
@@ -181,7 +210,7 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 					continue
 				}
 				s.add(pp.who)
-				s.prof[pp.who] += e.bm25(qt.idf, float64(pp.tf), pr.profileLen, avg)
+				s.prof[pp.who] += e.bm25(qt.idf, float64(pp.tf), float64(pr.profileLen), avg)
 				maxProf = max(maxProf, s.prof[pp.who])
 			}
 		}
@@ -196,9 +225,19 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 			seen = append(seen, id)
 			inc := 1 / (e.tagAnswers[id] + 2)
 			p := &e.tPost[id]
-			for j, ui := range p.ids {
-				s.add(ui)
-				s.tag[ui] += inc * float64(p.tf[j])
+			credit := func(lo, hi int) {
+				for j := lo; j < hi; j++ {
+					s.add(p.ids[j])
+					s.tag[p.ids[j]] += inc * float64(p.tf[j])
+				}
+			}
+			if p.merged > tagTop {
+				// Compacted and long: the prefix goes by decreasing count and
+				// its tail adds next to nothing; later answers all count.
+				credit(0, tagTop)
+				credit(p.merged, len(p.ids))
+			} else {
+				credit(0, len(p.ids))
 			}
 		}
 	}
@@ -212,15 +251,17 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 			session = append(session, ui)
 		}
 	}
-	var helpers []helper
+	var helpedBy []aid
 	if asker >= 0 {
-		helpers = e.people[asker].helpers
-		for _, h := range helpers {
+		helpedBy = e.people[asker].helpedBy
+		for _, h := range helpedBy {
 			s.add(h.who)
 		}
 	}
 
-	all := k <= 0 || k >= e.nCands
+	// Small communities are scored exhaustively (cheap and exact); large
+	// ones only from the postings and the latest answerers.
+	all := k <= 0 || k >= e.nCands || e.nCands <= exhaustiveBelow
 	if all {
 		for i := range e.people {
 			if e.people[i].nAns > 0 || e.people[i].hasProfile {
@@ -265,7 +306,8 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 		if p.hasProfile {
 			la = max(la, math.Log(profileActivity))
 		}
-		cs = append(cs, cand{i: ui, score: relevance(ui) + c.WActivity*la, act: p.logAct})
+		rel := relevance(ui)
+		cs = append(cs, cand{i: ui, score: rel + c.WActivity*la, act: p.logAct, rel: rel})
 	}
 	s.cs = cs[:0] // keep the grown buffer; cs stays valid until putScratch
 	if !all && len(cs) > max(stageTwo, 8*k) {
@@ -275,7 +317,7 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 	for j := range cs {
 		ui := cs[j].i
 		p := &e.people[ui]
-		score := relevance(ui)
+		score := cs[j].rel
 		act := 0.0
 		if p.nAns > 0 {
 			act = math.Exp(p.logAct - clock)
@@ -292,12 +334,12 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 		if slices.Contains(session, ui) {
 			score += c.WSession
 		}
-		if c.WHour > 0 && p.nAns > 0 {
-			h := &p.hours
+		if c.WHour > 0 && p.hours >= 0 {
+			h := &e.hours[p.hours]
 			near := float64(h[hour]) + 0.5*float64(h[(hour+1)%24]+h[(hour+23)%24])
 			score += c.WHour * math.Log((near+0.5)/(float64(p.nAns)*2/24+0.5))
 		}
-		for _, h := range helpers {
+		for _, h := range helpedBy {
 			if h.who == ui {
 				score += c.WAsker * math.Log1p(float64(h.n))
 				break
@@ -321,6 +363,18 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 	return out
 }
 
+// longPostings is the length above which a common query term is skipped
+// by the expert text features once two rarer terms have been scored.
+const longPostings = 4000
+
+// exhaustiveBelow is the number of candidates under which Rank scores them
+// all.
+const exhaustiveBelow = 2048
+
+// tagTop is the number of a tag's top answerers that Rank credits once the
+// index is compacted (later answers are always credited).
+const tagTop = 4096
+
 // stageTwo is the number of candidates that get the full score when a
 // query touches many experts and only a few are wanted.
 const stageTwo = 1024
@@ -330,7 +384,7 @@ const stageTwo = 1024
 const profileActivity = 1.0
 
 // minLogAct is log(1e-3), the floor of the activity feature.
-var minLogAct = math.Log(1e-3)
+const minLogAct = -6.907755278982137
 
 // selectTop returns the n candidates with the highest score (unordered),
 // by quickselect.
@@ -373,6 +427,7 @@ type cand struct {
 	i     int32
 	score float64
 	act   float64
+	rel   float64 // relevance part of the score
 }
 
 // topK returns the k best of xs by less (all of them, sorted, for k <= 0).
@@ -422,6 +477,21 @@ func (e *Engine) Similar(q Query, k int, resolvedOnly bool) []Scored {
 	return out
 }
 
+// kthScore returns the k-th best accumulated question score.
+func (e *Engine) kthScore(s *scratch, k int) float64 {
+	cs := s.cs[:0]
+	for _, qi := range s.qhit {
+		cs = append(cs, cand{i: qi, score: s.qacc[qi]})
+	}
+	s.cs = cs[:0]
+	top := selectTop(cs, k)
+	kth := top[0].score
+	for _, c := range top {
+		kth = min(kth, c.score)
+	}
+	return kth
+}
+
 // similar ranks archived questions by BM25 into s.results. With fill, the
 // questions that share no term are appended, most recent first.
 func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fill bool) []Scored {
@@ -433,13 +503,40 @@ func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fi
 	if avg <= 0 {
 		avg = 1
 	}
-	for _, qt := range qterms {
+	// MaxScore-style pruning (exact for the top k): terms come rarest first;
+	// once no unseen question can reach the current k-th score with the
+	// remaining terms, those terms only update questions already seen.
+	ub := make([]float64, len(qterms)+1) // ub[i]: best gain from terms i..
+	for i := len(qterms) - 1; i >= 0; i-- {
+		ub[i] = ub[i+1] + qterms[i].idf*(e.cfg.K1+1)
+	}
+	closed := false
+	for i, qt := range qterms {
 		p := &e.qPost[qt.id]
-		for j, qi := range p.ids {
-			if s.qacc[qi] == 0 {
-				s.qhit = append(s.qhit, qi)
+		if !closed && k > 0 && !fill && !resolvedOnly && i > 0 && len(s.qhit) >= k && len(p.ids) > e.pruneMin {
+			closed = e.kthScore(s, k) > ub[i]
+		}
+		if !closed {
+			for j, qi := range p.ids {
+				if s.qacc[qi] == 0 {
+					s.qhit = append(s.qhit, qi)
+				}
+				s.qacc[qi] += e.bm25(qt.idf, float64(p.tf[j]), float64(e.qs[qi].length), avg)
 			}
-			s.qacc[qi] += e.bm25(qt.idf, float64(p.tf[j]), float64(e.qs[qi].length), avg)
+			continue
+		}
+		if len(s.qhit)*bits.Len(uint(len(p.ids))) < len(p.ids) {
+			for _, qi := range s.qhit {
+				if j, ok := slices.BinarySearch(p.ids, qi); ok {
+					s.qacc[qi] += e.bm25(qt.idf, float64(p.tf[j]), float64(e.qs[qi].length), avg)
+				}
+			}
+			continue
+		}
+		for j, qi := range p.ids {
+			if s.qacc[qi] != 0 {
+				s.qacc[qi] += e.bm25(qt.idf, float64(p.tf[j]), float64(e.qs[qi].length), avg)
+			}
 		}
 	}
 	type hit struct {

@@ -19,11 +19,15 @@ const (
 	MethodRandom     = "random"
 )
 
-// Methods lists the routing methods in report order.
-var Methods = []string{MethodEntraide, MethodMostActive, MethodBM25, MethodRandom}
+// Methods returns the routing methods in report order.
+func Methods() []string {
+	return []string{MethodEntraide, MethodMostActive, MethodBM25, MethodRandom}
+}
 
-// DedupeMethods lists the dedupe methods in report order.
-var DedupeMethods = []string{MethodEntraide, MethodBM25, MethodRandom}
+// DedupeMethods returns the dedupe methods in report order.
+func DedupeMethods() []string {
+	return []string{MethodEntraide, MethodBM25, MethodRandom}
+}
 
 // Options tunes a replay.
 type Options struct {
@@ -191,7 +195,7 @@ func RunStreams(ctx context.Context, sites []string, streams [][]Event, opts Opt
 
 func buildReport(sites []string, results []*siteResult, opts Options) *Report {
 	rep := &Report{Sites: sites, Methods: map[string]MethodReport{}, Dedupe: map[string]DedupeReport{}}
-	for _, m := range Methods {
+	for _, m := range Methods() {
 		mr := MethodReport{Sites: map[string]Metrics{}}
 		var pooled sums
 		for i, site := range sites {
@@ -210,7 +214,7 @@ func buildReport(sites []string, results []*siteResult, opts Options) *Report {
 			rep.Methods[m] = mr
 		}
 	}
-	for _, m := range DedupeMethods {
+	for _, m := range DedupeMethods() {
 		dr := DedupeReport{Sites: map[string]DedupeMetrics{}}
 		var pooled sums
 		for i, site := range sites {
@@ -268,13 +272,13 @@ func replaySite(ctx context.Context, evs []Event, opts Options) (*siteResult, er
 	}
 
 	res := &siteResult{routing: map[string]*sums{}, dedupe: map[string]*sums{}}
-	for _, m := range Methods {
+	for _, m := range Methods() {
 		if opts.SkipBaselines && m != MethodEntraide {
 			continue
 		}
 		res.routing[m] = &sums{}
 	}
-	for _, m := range DedupeMethods {
+	for _, m := range DedupeMethods() {
 		if opts.SkipBaselines && m != MethodEntraide {
 			continue
 		}
@@ -308,7 +312,7 @@ func replaySite(ctx context.Context, evs []Event, opts Options) (*siteResult, er
 	for pos := range evs {
 		if pos%64 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("replay: %w", err)
+				return nil, err
 			}
 		}
 		ev := &evs[pos]
