@@ -72,6 +72,7 @@ func New(net *core.Network, cfg Config, log *slog.Logger) (*Bot, error) {
 		{Name: "away", Aliases: []string{"absent", "absence"}, Handle: (*Bot).away},
 		{Name: "back", Aliases: []string{"retour", "present"}, Handle: (*Bot).back},
 		{Name: "mine", Aliases: []string{"mes", "moi", "status"}, Handle: (*Bot).mine},
+		{Name: "search", Aliases: []string{"chercher", "recherche", "buscar"}, Handle: (*Bot).search},
 		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},
 		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: (*Bot).help},
 	} {
@@ -443,6 +444,7 @@ func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
 		b.cmd("answer 12 "+word(l, msgAnswerHint)),
 		b.cmd("pass 12"),
 		b.cmd("mine"),
+		b.cmd("search "+word(l, msgTopicExample)),
 		b.cmd("away 2026-12-01"),
 		b.cmd("back"),
 		b.cmd("resolve 12"),
@@ -555,4 +557,45 @@ func stateWord(lang string, s core.State) string {
 		return w
 	}
 	return string(s)
+}
+
+// searchResults is how many questions !search shows.
+const searchResults = 3
+
+// excerpt shortens text to at most n characters.
+func excerpt(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if runes := []rune(text); len(runes) > n {
+		return string(runes[:n]) + "…"
+	}
+	return text
+}
+
+func (b *Bot) search(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ask := b.cmd("ask " + word(r.Lang, msgYourQuestion))
+	if r.Args == "" {
+		return b.reply(r.Event, say(r.Lang, msgSearchUsage, b.cmd("search "+word(r.Lang, msgTopicExample)))), nil
+	}
+	found, err := b.net.Search(ctx, r.Args, r.Lang, searchResults)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return b.reply(r.Event, say(r.Lang, msgSearchNone, ask)), nil
+	}
+	m := say(r.Lang, msgSearchFound)
+	for _, f := range found {
+		if len(f.Answers) == 0 {
+			continue
+		}
+		a := f.Answers[0]
+		author, err := b.net.Store().Person(ctx, a.Author)
+		if err != nil {
+			return nil, err
+		}
+		m.Break()
+		m.Spans = append(m.Spans, say(r.Lang, msgSearchItem, strong(strconv.FormatInt(int64(f.Question.ID), 10)),
+			quote(excerpt(f.Question.Text, 120)), strong(author.Name()), quote(excerpt(a.Text, 300))).Spans...)
+	}
+	return b.reply(r.Event, m), nil
 }

@@ -523,3 +523,34 @@ func (n *Network) Escalate(ctx context.Context, id QuestionID, round int) (Escal
 	}
 	return out, nil
 }
+
+// Found is a question found by Search, with its answers.
+type Found struct {
+	Question Question
+	Answers  []Answer
+}
+
+// Search returns up to k resolved questions similar to text, best first,
+// with their answers. It finds nothing when the router cannot search.
+func (n *Network) Search(ctx context.Context, text, lang string, k int) ([]Found, error) {
+	searcher, ok := n.router.(Searcher)
+	if !ok || strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	var out []Found
+	for _, id := range searcher.Similar(text, lang, k, true) {
+		q, err := n.store.Question(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // known to the engine, gone from the store
+		}
+		if err != nil {
+			return nil, fmt.Errorf("core: search: %w", err)
+		}
+		answers, err := n.store.Answers(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("core: search: %w", err)
+		}
+		out = append(out, Found{Question: q, Answers: answers})
+	}
+	return out, nil
+}

@@ -32,6 +32,11 @@ type Learner interface {
 	QuestionResolved(q Question)
 }
 
+// Searcher finds questions similar to a text: the learned router does.
+type Searcher interface {
+	Similar(text, lang string, k int, resolvedOnly bool) []QuestionID
+}
+
 // TopicRouter routes a question to the experts whose declared topics appear
 // in it: a topic matches when each of its terms is a term of the question.
 // Experts who match more, and more specific (longer), topics come first. It

@@ -24,6 +24,7 @@ import (
 	"entraide/adapters/sqlstore"
 	"entraide/bots"
 	"entraide/core"
+	"entraide/core/match"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -53,6 +54,7 @@ Settings (flags override the environment):
 // environment and flags.
 type config struct {
 	Database    string
+	Router      string
 	LogLevel    string
 	LogFormat   string
 	Bot         bots.Config
@@ -72,6 +74,7 @@ type setting struct {
 func (c *config) settings() []setting {
 	return []setting{
 		{"database", "ENTRAIDE_DATABASE", "a postgres:// URL, or a SQLite file path", (*stringValue)(&c.Database)},
+		{"router", "ENTRAIDE_ROUTER", "how experts are matched: match (learned from topics and answers) or topics (declared topics only)", (*stringValue)(&c.Router)},
 		{"lang", "ENTRAIDE_LANG", "language used with people who chose none: fr or en", (*stringValue)(&c.Bot.Lang)},
 		{"prefix", "ENTRAIDE_PREFIX", "prefix of chat commands", (*stringValue)(&c.Bot.Prefix)},
 		{"route-limit", "ENTRAIDE_ROUTE_LIMIT", "experts asked about each question", (*intValue)(&c.Network.RouteLimit)},
@@ -87,6 +90,7 @@ func (c *config) settings() []setting {
 func defaultConfig() config {
 	return config{
 		Database:  sqlstore.DefaultDatabase,
+		Router:    "match",
 		LogLevel:  "info",
 		LogFormat: "text",
 		Bot:       bots.DefaultConfig(),
@@ -125,6 +129,9 @@ func (c *config) Validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Router != "match" && c.Router != "topics" {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_ROUTER=%q: want match or topics", c.Router))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_LOG_FORMAT=%q: want text or json", c.LogFormat))
@@ -253,7 +260,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stdout, "entraide: %s database migrated\n", store.Dialect())
 		return nil
 	}
-	net, err := core.NewNetwork(store, nil, core.SystemClock{}, cfg.Network)
+	router, err := newRouter(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	net, err := core.NewNetwork(store, router, core.SystemClock{}, cfg.Network)
 	if err != nil {
 		return err
 	}
@@ -325,6 +336,21 @@ func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter,
 	}
 	log.Info("entraide stopped")
 	return first
+}
+
+// newRouter returns the router cfg names, loaded with what the store holds.
+func newRouter(ctx context.Context, cfg config, store *sqlstore.Store, log *slog.Logger) (core.Router, error) {
+	if cfg.Router == "topics" {
+		return core.TopicRouter{}, nil
+	}
+	start := time.Now()
+	r := match.NewRouter(match.NewEngine(match.DefaultConfig()))
+	if err := r.Load(ctx, store); err != nil {
+		return nil, err
+	}
+	experts, questions := r.Engine().Len()
+	log.Debug("matching engine loaded", "experts", experts, "questions", questions, "took", time.Since(start))
+	return r, nil
 }
 
 // isSet reports whether the flag name was given on fs's command line.

@@ -160,3 +160,26 @@ func TestPlatformSettingsAreChecked(t *testing.T) {
 		t.Fatalf("Slack without a transport: %v", err)
 	}
 }
+
+func TestSearchFindsResolvedAnswers(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "e.db")
+	script := issueScript + "alice> !resolve\nerin> !search rédiger un cahier des charges pour un marché\nerin> !search pizza\nerin> !search\n"
+	out, _, err := entraide(t, map[string]string{"ENTRAIDE_DATABASE": db}, script, "console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Questions déjà résolues : / n°1 « Comment rédiger le cahier des charges d'un marché public de fournitures ? » / → bob : « Partez du modèle de la DAJ et adaptez les clauses techniques. »",
+		"Aucune question résolue ne ressemble à votre recherche.",
+		"Écrivez ce que vous cherchez après la commande",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// A restart loads the engine from the database: search still finds it.
+	out, _, err = entraide(t, map[string]string{"ENTRAIDE_DATABASE": db}, "dan> !chercher cahier des charges\n", "console")
+	if err != nil || !strings.Contains(out, "n°1 « Comment rédiger") {
+		t.Fatalf("after a restart: %v\n%s", err, out)
+	}
+}

@@ -42,6 +42,12 @@ type Query struct {
 	// availability and interruption budgets). It is called under the
 	// engine's read lock and must not call back into the engine.
 	Eligible func(expert string) bool
+	// RequireEvidence keeps out the candidates with no textual evidence
+	// for the question (no declared topic, tag or answered question that
+	// shares a term with it): the bot asks no one on activity alone, and
+	// Similar returns only questions sharing a term. The replay benchmark
+	// ranks everyone and leaves it false.
+	RequireEvidence bool
 }
 
 // Scored is a ranked expert or question id with its score (higher is better).

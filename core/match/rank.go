@@ -307,6 +307,9 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 			la = max(la, math.Log(profileActivity))
 		}
 		rel := relevance(ui)
+		if q.RequireEvidence && rel <= 0 {
+			continue
+		}
 		cs = append(cs, cand{i: ui, score: rel + c.WActivity*la, act: p.logAct, rel: rel})
 	}
 	s.cs = cs[:0] // keep the grown buffer; cs stays valid until putScratch
@@ -470,7 +473,7 @@ func (e *Engine) Similar(q Query, k int, resolvedOnly bool) []Scored {
 	s := e.getScratch()
 	defer e.putScratch(s)
 	qterms := e.lookupTerms(toks)
-	all := k <= 0 || k >= len(e.qs)
+	all := (k <= 0 || k >= len(e.qs)) && !q.RequireEvidence
 	res := e.similar(s, qterms, k, resolvedOnly, all)
 	out := make([]Scored, len(res))
 	copy(out, res)
