@@ -31,6 +31,11 @@ type PipelineConfig struct {
 	// on PostgreSQL, where they claim different rows; SQLite has one
 	// writer and gains nothing.
 	Workers int
+	// BatchTx handles each claimed batch of events in one transaction,
+	// which saves a commit per event: right for SQLite's single writer.
+	// With concurrent writers (PostgreSQL), batches hold their locks
+	// longer and collide, so it is best left off there.
+	BatchTx bool
 }
 
 // DefaultPipelineConfig returns the settings used when none are given.
@@ -265,12 +270,59 @@ func (p *Pipeline) handleEvents(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bots: pipeline: %w", err)
 	}
+	if len(items) > 1 && p.cfg.BatchTx {
+		done, err := p.handleBatch(ctx, items)
+		if err != nil || done {
+			return len(items), err
+		}
+	}
 	for _, item := range items {
 		if err := p.handle(ctx, item); err != nil {
 			return len(items), err
 		}
 	}
 	return len(items), nil
+}
+
+// handleBatch handles claimed events in one transaction, which saves a
+// commit per event. When any of them fails it rolls back and reports
+// false, and each event is then handled in a transaction of its own.
+func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, error) {
+	var flush func()
+	err := p.queue.InTx(ctx, func(tx core.Store) error {
+		q, ok := tx.(Queue)
+		if !ok {
+			return fmt.Errorf("bots: pipeline: the queue's transactions are not queues")
+		}
+		bot, f := p.bot.In(tx)
+		flush = f
+		for _, item := range items {
+			if err := q.FinishEvent(ctx, item.ID, p.cfg.Owner, p.clock.Now()); err != nil {
+				return err
+			}
+			out, err := bot.Handle(ctx, item.Event)
+			if err != nil {
+				return err
+			}
+			if err := p.failpoint(StepHandled); err != nil {
+				return errCrash{err}
+			}
+			if err := q.PutOutgoing(ctx, out, p.clock.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var crash errCrash
+	switch {
+	case errors.As(err, &crash):
+		return false, crash.error
+	case err != nil:
+		p.log.Debug("batch rolled back, handling its events one by one", "events", len(items), "err", err)
+		return false, nil
+	}
+	flush()
+	return true, p.failpoint(StepCommitted)
 }
 
 // errCrash marks failpoint errors, which stop the work instead of counting
@@ -354,15 +406,55 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bots: pipeline: %w", err)
 	}
+	// Sent messages are marked together, in one transaction, after the
+	// batch: a crash in between sends them again, with the same keys.
+	var sent []sentItem
+	var crash error
 	for _, item := range items {
-		if err := p.send(ctx, item); err != nil {
+		s, ok, err := p.send(ctx, item)
+		if err != nil {
+			crash = err
+			break
+		}
+		if ok {
+			sent = append(sent, s)
+		}
+	}
+	if crash != nil {
+		return len(items), crash
+	}
+	if len(sent) == 0 {
+		return len(items), nil
+	}
+	err = p.queue.InTx(ctx, func(tx core.Store) error {
+		q := tx.(Queue)
+		for _, s := range sent {
+			if err := q.MarkSent(ctx, s.id, s.messageID, p.clock.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return len(items), fmt.Errorf("bots: pipeline: %w", err)
+	}
+	for range sent {
+		if err := p.failpoint(StepMarkedSent); err != nil {
 			return len(items), err
 		}
 	}
 	return len(items), nil
 }
 
-func (p *Pipeline) send(ctx context.Context, item OutboxItem) error {
+// sentItem is a message its platform accepted, to be marked sent.
+type sentItem struct {
+	id        int64
+	messageID string
+}
+
+// send sends one message; it reports whether the platform accepted it. A
+// refused message is set to be retried, or aside; the error is a crash.
+func (p *Pipeline) send(ctx context.Context, item OutboxItem) (sentItem, bool, error) {
 	o := item.Outgoing
 	sent, err := p.senders[o.To.Platform].Send(ctx, o)
 	var limited *RetryAfterError
@@ -371,22 +463,19 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) error {
 	case errors.As(err, &limited):
 		p.log.Warn("rate limited", "platform", o.To.Platform, "key", o.Key, "retry_after", limited.After)
 		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(limited.After), false, err.Error()); err != nil {
-			return fmt.Errorf("bots: pipeline: %w", err)
+			return sentItem{}, false, fmt.Errorf("bots: pipeline: %w", err)
 		}
-		return nil
+		return sentItem{}, false, nil
 	default:
 		failed := errors.Is(err, ErrUndeliverable) || item.Attempts+1 >= p.cfg.MaxAttempts
 		p.log.Error("send failed", "platform", o.To.Platform, "key", o.Key, "attempt", item.Attempts+1, "given_up", failed, "err", err)
 		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(backoff(item.Attempts)), failed, err.Error()); err != nil {
-			return fmt.Errorf("bots: pipeline: %w", err)
+			return sentItem{}, false, fmt.Errorf("bots: pipeline: %w", err)
 		}
-		return nil
+		return sentItem{}, false, nil
 	}
 	if err := p.failpoint(StepSent); err != nil {
-		return err
+		return sentItem{}, false, err
 	}
-	if err := p.queue.MarkSent(ctx, item.ID, sent.MessageID, p.clock.Now()); err != nil {
-		return fmt.Errorf("bots: pipeline: %w", err)
-	}
-	return p.failpoint(StepMarkedSent)
+	return sentItem{id: item.ID, messageID: sent.MessageID}, true, nil
 }

@@ -321,3 +321,82 @@ func TestTwoReplicasNeverDoubleSend(t *testing.T) {
 		t.Fatalf("%d replies and %d requests sent", acks, requests)
 	}
 }
+
+// TestBatchedHandling delivers the whole conversation before any handling,
+// so events are handled in batches of one transaction each, and crashes in
+// the middle of a batch: people see what they see one event at a time.
+func TestBatchedHandling(t *testing.T) {
+	ctx := context.Background()
+	clean := newPlatformFake()
+	play(t, sqlstoretest.SQLite(t), clean, nil)
+	want := clean.seen()
+	for _, crashStep := range []string{"", bots.StepHandled, bots.StepCommitted, bots.StepSent} {
+		for n := 1; n <= 3; n++ {
+			store := sqlstoretest.SQLite(t)
+			sender := newPlatformFake()
+			clock := core.NewManualClock(t0)
+			var fail bots.Failpoint
+			crashed := func() bool { return false }
+			if crashStep != "" {
+				fail, crashed = crashAt(crashStep, n)
+			}
+			first := newBatchPipeline(t, store, clock, sender, "first", fail)
+			for _, ev := range scenario[:3] {
+				if err := first.Deliver(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The answer needs the question routed first: deliver it after.
+			err := first.Drain(ctx)
+			if err == nil {
+				for _, ev := range scenario[3:] {
+					if err = first.Deliver(ctx, ev); err != nil {
+						break
+					}
+					if err = first.Drain(ctx); err != nil {
+						break
+					}
+				}
+			}
+			if crashStep != "" && !crashed() {
+				continue
+			}
+			clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
+			second := newBatchPipeline(t, store, clock, sender, "second", nil)
+			for _, ev := range scenario {
+				if err := second.Deliver(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := second.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := sender.seen(); got != want {
+				t.Errorf("crash at %q#%d: people saw\n%s\nwant\n%s", crashStep, n, got, want)
+			}
+			assertOneQuestion(t, store, fmt.Sprintf("%s#%d", crashStep, n))
+			if crashStep == "" {
+				break
+			}
+		}
+	}
+}
+
+func newBatchPipeline(t *testing.T, store *sqlstore.Store, clock core.Clock, sender bots.Sender, owner string, fail bots.Failpoint) *bots.Pipeline {
+	t.Helper()
+	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := bots.New(net, bots.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bots.DefaultPipelineConfig()
+	cfg.Owner, cfg.BatchTx = owner, true
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, cfg, nil, fail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

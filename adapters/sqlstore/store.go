@@ -81,7 +81,7 @@ func Open(ctx context.Context, database string) (*Store, error) {
 		path = strings.TrimPrefix(path, "file:")
 		// One connection, one writer: SQLite serialises writes anyway, and
 		// a single connection can never meet SQLITE_BUSY from itself.
-		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)&_pragma=cache_size(-65536)&_time_format=sqlite&_txlock=immediate"
 		db, err = sqlx.Open("sqlite", dsn)
 		if err == nil {
 			db.SetMaxOpenConns(1)

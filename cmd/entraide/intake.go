@@ -25,6 +25,7 @@ import (
 	"entraide/adapters/sqlstore"
 	"entraide/bots"
 	"entraide/core"
+	"entraide/core/match"
 )
 
 // intakeReport is the JSON printed by "entraide bench intake --json".
@@ -82,7 +83,8 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer store.Close()
 	cfg := core.DefaultConfig()
 	cfg.DailyBudget = 1000
-	net, err := core.NewNetwork(store, nil, core.SystemClock{}, cfg)
+	router := match.NewRouter(match.NewEngine(match.DefaultConfig()))
+	net, err := core.NewNetwork(store, router, core.SystemClock{}, cfg)
 	if err != nil {
 		return err
 	}
@@ -91,13 +93,10 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	sender := &countingSender{}
-	pcfg := bots.DefaultPipelineConfig()
-	pcfg.Workers = *workers
-	if pcfg.Workers <= 0 {
-		pcfg.Workers = 1
-		if store.Dialect() == sqlstore.Postgres {
-			pcfg.Workers = 8
-		}
+	var pcfg bots.PipelineConfig
+	pcfg = pipelineConfig(store.Dialect())
+	if *workers > 0 {
+		pcfg.Workers = *workers
 	}
 	pipe, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, core.SystemClock{}, pcfg, nil, nil)
 	if err != nil {

@@ -290,7 +290,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			for i, a := range adapters {
 				senders[i] = a
 			}
-			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, bots.DefaultPipelineConfig(), log, nil); err != nil {
+			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, pipelineConfig(store.Dialect()), log, nil); err != nil {
 				return err
 			}
 			return serve(ctx, pipe, adapters, log)
@@ -338,6 +338,18 @@ func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter,
 	return first
 }
 
+// pipelineConfig returns the pipeline settings that suit a backend: one
+// worker batching its commits on SQLite, several workers on PostgreSQL.
+func pipelineConfig(d sqlstore.Dialect) bots.PipelineConfig {
+	cfg := bots.DefaultPipelineConfig()
+	if d == sqlstore.Postgres {
+		cfg.Workers = 4
+	} else {
+		cfg.BatchTx = true
+	}
+	return cfg
+}
+
 // newRouter returns the router cfg names, loaded with what the store holds.
 func newRouter(ctx context.Context, cfg config, store *sqlstore.Store, log *slog.Logger) (core.Router, error) {
 	if cfg.Router == "topics" {
@@ -365,7 +377,7 @@ func runConsole(ctx context.Context, cfg config, bot *bots.Bot, store *sqlstore.
 	if err != nil {
 		return err
 	}
-	p, err := bots.NewPipeline(store, bot, []bots.Sender{c}, core.SystemClock{}, bots.DefaultPipelineConfig(), log, nil)
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{c}, core.SystemClock{}, pipelineConfig(store.Dialect()), log, nil)
 	if err != nil {
 		return err
 	}
