@@ -400,3 +400,43 @@ func newBatchPipeline(t *testing.T, store *sqlstore.Store, clock core.Clock, sen
 	}
 	return p
 }
+
+// BenchmarkAskThroughPipeline measures one question from Deliver to its
+// messages sent, on SQLite with the topic router: the hot path of intake.
+func BenchmarkAskThroughPipeline(b *testing.B) {
+	ctx := context.Background()
+	store := sqlstoretest.SQLite(b)
+	clock := core.NewManualClock(t0)
+	cfg := core.DefaultConfig()
+	cfg.DailyBudget = 1000
+	net, err := core.NewNetwork(store, nil, clock, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bot, err := bots.New(net, bots.DefaultConfig(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{newPlatformFake()}, clock, bots.DefaultPipelineConfig(), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, topic := range []string{"marchés publics", "congés", "urbanisme", "archives"} {
+		if err := p.Deliver(ctx, event(i+1, fmt.Sprintf("expert%d", i), "#g", "!expert "+topic)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := p.Drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		ev := event(100+i, fmt.Sprintf("agent%d", i%50), "#g", fmt.Sprintf("!ask Question %d sur les marchés publics ?", i))
+		if err := p.Deliver(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Drain(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
