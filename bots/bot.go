@@ -63,19 +63,7 @@ func New(net *core.Network, cfg Config, log *slog.Logger) (*Bot, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Bot{net: net, cfg: cfg, log: log, commands: map[string]*Command{}}
-	for _, c := range []*Command{
-		{Name: "ask", Aliases: []string{"question", "demande"}, Handle: (*Bot).ask},
-		{Name: "expert", Aliases: []string{"expertise"}, Handle: (*Bot).expert},
-		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
-		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: (*Bot).resolve},
-		{Name: "pass", Aliases: []string{"passer", "decline"}, Handle: (*Bot).pass},
-		{Name: "away", Aliases: []string{"absent", "absence"}, Handle: (*Bot).away},
-		{Name: "back", Aliases: []string{"retour", "present"}, Handle: (*Bot).back},
-		{Name: "mine", Aliases: []string{"mes", "moi", "status"}, Handle: (*Bot).mine},
-		{Name: "search", Aliases: []string{"chercher", "recherche", "buscar"}, Handle: (*Bot).search},
-		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},
-		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: (*Bot).help},
-	} {
+	for _, c := range builtinCommands() {
 		if err := b.register(c); err != nil {
 			return nil, err
 		}

@@ -207,3 +207,34 @@ func FuzzParseUntil(f *testing.F) {
 		}
 	})
 }
+
+func TestAddressedText(t *testing.T) {
+	for _, c := range []struct {
+		text      string
+		addressed bool
+		want      string
+	}{
+		{"", true, "!help"},
+		{"", false, ""},
+		{"!ask déjà", true, "!ask déjà"},
+		{"ask Comment faire ?", true, "!ask Comment faire ?"},
+		{"Réponse: 3 oui", false, "!Réponse: 3 oui"},
+		{"chercher congés", false, "!chercher congés"},
+		{"Comment faire ?", true, "!ask Comment faire ?"},
+		{"bonjour", false, "bonjour"},
+	} {
+		if got := AddressedText("!", c.text, c.addressed); got != c.want {
+			t.Errorf("AddressedText(%q, %v) = %q, want %q", c.text, c.addressed, got, c.want)
+		}
+	}
+	if q, ok := AskArgs("!", "!Question Comment ?"); !ok || q != "Comment ?" {
+		t.Errorf("AskArgs = %q, %v", q, ok)
+	}
+	if _, ok := AskArgs("!", "!help me"); ok {
+		t.Error("AskArgs took !help for a question")
+	}
+	// Every command the bot has is a command word, and only those.
+	if !IsCommandWord("MINE") || !IsCommandWord("réponse") || IsCommandWord("poser") {
+		t.Error("IsCommandWord disagrees with the bot's commands")
+	}
+}

@@ -59,3 +59,75 @@ func ParseCommand(prefix, text string) (name, args string, ok bool) {
 	}
 	return name, strings.TrimSpace(rest[end:]), true
 }
+
+// builtinCommands returns entraide's commands. Adapters recognise their
+// names through IsCommandWord, so a platform's mention or slash command
+// knows the same words as the bot.
+func builtinCommands() []*Command {
+	return []*Command{
+		{Name: "ask", Aliases: []string{"question", "demande"}, Handle: (*Bot).ask},
+		{Name: "expert", Aliases: []string{"expertise"}, Handle: (*Bot).expert},
+		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
+		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: (*Bot).resolve},
+		{Name: "pass", Aliases: []string{"passer", "decline"}, Handle: (*Bot).pass},
+		{Name: "away", Aliases: []string{"absent", "absence"}, Handle: (*Bot).away},
+		{Name: "back", Aliases: []string{"retour", "present"}, Handle: (*Bot).back},
+		{Name: "mine", Aliases: []string{"mes", "moi", "status"}, Handle: (*Bot).mine},
+		{Name: "search", Aliases: []string{"chercher", "recherche", "buscar"}, Handle: (*Bot).search},
+		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},
+		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: (*Bot).help},
+	}
+}
+
+// commandWords holds every name and alias of the built-in commands.
+var commandWords = func() map[string]string {
+	words := map[string]string{}
+	for _, c := range builtinCommands() {
+		for _, name := range append([]string{c.Name}, c.Aliases...) {
+			words[core.Fold(name)] = c.Name
+		}
+	}
+	return words
+}()
+
+// IsCommandWord reports whether word names one of the bot's commands,
+// ignoring case and accents.
+func IsCommandWord(word string) bool {
+	_, ok := commandWords[core.Fold(word)]
+	return ok
+}
+
+// AddressedText turns what someone wrote to the bot on a platform (after a
+// mention, in a slash command or a direct message) into the text of an
+// Event: text starting with the prefix is kept; text starting with a
+// command word gets the prefix ("ask x" becomes "!ask x"). When addressed
+// (a mention or a slash command), empty text asks for help and other text
+// is a question; in a direct message other text is kept, and the bot
+// answers with a hint.
+func AddressedText(prefix, text string, addressed bool) string {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "" && addressed:
+		return prefix + "help"
+	case text == "" || strings.HasPrefix(text, prefix):
+		return text
+	}
+	first, _, _ := strings.Cut(text, " ")
+	first = strings.TrimRightFunc(first, func(r rune) bool { return unicode.IsSpace(r) || r == ':' })
+	if IsCommandWord(first) {
+		return prefix + text
+	}
+	if addressed {
+		return prefix + "ask " + text
+	}
+	return text
+}
+
+// AskArgs returns the question of a command text that asks one.
+func AskArgs(prefix, text string) (string, bool) {
+	name, args, ok := ParseCommand(prefix, text)
+	if !ok || commandWords[name] != "ask" || args == "" {
+		return "", false
+	}
+	return args, true
+}

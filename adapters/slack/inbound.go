@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"entraide/bots"
 	"entraide/core"
@@ -140,54 +139,14 @@ func (a *Adapter) stripMention(text string) string {
 	return strings.TrimSpace(text)
 }
 
-// commandWords are the first words that make a mention, a direct message
-// or a slash command a command: bots' command names and aliases, folded.
-var commandWords = map[string]bool{
-	"ask": true, "question": true, "demande": true,
-	"expert": true, "expertise": true,
-	"answer": true, "reponse": true, "repondre": true, "respuesta": true,
-	"resolve": true, "resolu": true, "resolved": true, "resoudre": true,
-	"lang": true, "langue": true, "language": true,
-	"help": true, "aide": true, "ayuda": true,
-}
-
-// askWords are the command words that ask a question.
-var askWords = map[string]bool{"ask": true, "question": true, "demande": true}
-
 // commandText turns what someone wrote to the bot into the text of an
-// Event: text starting with the prefix is kept; text starting with a
-// command word gets the prefix ("ask x" becomes "!ask x"). When addressed
-// (a mention or a slash command) empty text asks for help and other text
-// is a question; in a direct message other text is kept, and the bot
-// answers with a hint.
+// Event (see bots.AddressedText).
 func (a *Adapter) commandText(text string, addressed bool) string {
-	text = strings.TrimSpace(text)
-	p := a.cfg.Prefix
-	switch {
-	case text == "" && addressed:
-		return p + "help"
-	case text == "" || strings.HasPrefix(text, p):
-		return text
-	}
-	first, _, _ := strings.Cut(text, " ")
-	first = strings.TrimRightFunc(first, func(r rune) bool { return unicode.IsSpace(r) || r == ':' })
-	if commandWords[core.Fold(first)] {
-		return p + text
-	}
-	if addressed {
-		return p + "ask " + text
-	}
-	return text
+	return bots.AddressedText(a.cfg.Prefix, text, addressed)
 }
 
 // askArgs returns the question of a command text that asks one.
-func (a *Adapter) askArgs(text string) (string, bool) {
-	name, args, ok := bots.ParseCommand(a.cfg.Prefix, text)
-	if !ok || !askWords[name] || args == "" {
-		return "", false
-	}
-	return args, true
-}
+func (a *Adapter) askArgs(text string) (string, bool) { return bots.AskArgs(a.cfg.Prefix, text) }
 
 // slashCommand is a slash command request; Socket Mode sends it as JSON,
 // the HTTP transport as a form with the same names.
