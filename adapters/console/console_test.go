@@ -3,7 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"flag"
+	"entraide/internal/golden"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,8 +17,6 @@ import (
 	"entraide/bots"
 	"entraide/core"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // play runs a script through a console over store, on a clock that stands
 // still, and returns what the console printed.
@@ -48,23 +46,6 @@ func play(t *testing.T, store *sqlstore.Store, script string) string {
 	return out.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 // TestScripts plays each testdata script on every backend: the output is the
 // same on SQLite and PostgreSQL, and equals the golden file.
 func TestScripts(t *testing.T) {
@@ -75,7 +56,7 @@ func TestScripts(t *testing.T) {
 		}
 		for backend, open := range sqlstoretest.Backends() {
 			t.Run(name+"/"+backend, func(t *testing.T) {
-				golden(t, name, play(t, open(t), string(script)))
+				golden.Check(t, name, play(t, open(t), string(script)))
 			})
 		}
 	}

@@ -2,34 +2,13 @@ package discord
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
+	"entraide/internal/golden"
 	"strings"
 	"testing"
 
 	"entraide/bots"
 	"entraide/core"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 // hostile is user text that tries every way to ping, link or format.
 const hostile = "@everyone @here @EVERYONE <@123> <@!123> <@&456> <#789> </ask:1> **bold** __u__ ~~s~~ ||spoiler|| `code` [x](http://evil) > quote\n# title\n-# small\n- item \\*esc"
@@ -54,7 +33,7 @@ func TestRenderGolden(t *testing.T) {
 		if err := enc.Encode(msgs); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, name, []byte(got.String()))
+		golden.Check(t, name, got.String())
 		for _, p := range msgs {
 			checkInert(t, p.Content)
 			if p.AllowedMentions.Parse == nil || len(p.AllowedMentions.Parse) != 0 {

@@ -2,18 +2,14 @@ package matrix
 
 import (
 	"encoding/json"
-	"flag"
+	"entraide/internal/golden"
 	"html"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"entraide/bots"
 	"entraide/core"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // TestRender checks the HTML of each kind of span and that relayed text
 // never carries markup or notifies anyone.
@@ -77,26 +73,9 @@ func TestRenderJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := buf.String()
-	golden(t, "render.json", got)
+	golden.Check(t, "render.json", got)
 	if !strings.Contains(got, `"m.mentions": {}`) {
 		t.Errorf("m.mentions is not an empty object:\n%s", got)
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

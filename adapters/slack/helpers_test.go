@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,8 +20,6 @@ import (
 
 	"entraide/bots"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // testNow is the clock of the signature checks in tests.
 var testNow = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)

@@ -2,8 +2,7 @@ package slack
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"entraide/internal/golden"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -14,23 +13,6 @@ import (
 
 // hostile is user text that would notify or format if it were not escaped.
 const hostile = "Urgent <!channel> <!here> <!everyone> @everyone @here <@U123> <#C42> *bold* _it_ `code` <https://x|y> & &amp; &lt; > fin"
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("rendering differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 // rendered shows a message as Slack receives it: the text fallback and the
 // blocks.
@@ -61,7 +43,7 @@ func renderCases() map[string]bots.Message {
 
 func TestRenderGolden(t *testing.T) {
 	for name, m := range renderCases() {
-		t.Run(name, func(t *testing.T) { golden(t, name, rendered(t, m)) })
+		t.Run(name, func(t *testing.T) { golden.Check(t, name, rendered(t, m)) })
 	}
 }
 
