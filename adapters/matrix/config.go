@@ -66,6 +66,9 @@ type Config struct {
 	// AllowedServers lists the server names whose users may invite the bot
 	// into rooms; a name also allows its subdomains. Empty allows everyone.
 	AllowedServers []string
+	// Prefix starts the bot's commands ("!" when empty); a message that
+	// mentions the bot, or a direct message, may leave it out.
+	Prefix string
 	// TimelineLimit is the number of recent messages per room a /sync
 	// returns before the adapter fetches the rest with /messages (50 when
 	// zero). Tests lower it to exercise gap filling.

@@ -220,12 +220,25 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 	if msg.RelatesTo.GetReplyTo() != "" {
 		text = StripReplyFallback(text)
 	}
+	direct := a.isDirect(evt.RoomID)
+	prefix := a.cfg.Prefix
+	if prefix == "" {
+		prefix = "!"
+	}
+	switch {
+	case msg.Mentions.Has(a.cli.UserID):
+		// "entraide: ask …", "@entraide:server quel délai ?": a mention
+		// addresses the bot, with or without the prefix.
+		text = bots.AddressedText(prefix, StripMention(text, a.cli.UserID), true)
+	case direct:
+		text = bots.AddressedText(prefix, text, false)
+	}
 	ev := bots.Event{
 		ID:       string(evt.ID),
 		Platform: Platform,
 		Room:     string(evt.RoomID),
 		Thread:   string(msg.RelatesTo.GetThreadParent()),
-		DM:       a.isDirect(evt.RoomID),
+		DM:       direct,
 		Sender:   core.Identity{Platform: Platform, User: string(evt.Sender)},
 		Text:     text,
 	}
@@ -236,6 +249,20 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 		ev.SenderName, _, _ = ParseTchapID(string(evt.Sender))
 	}
 	return ev, true
+}
+
+// StripMention removes a leading mention of the bot (its user id, or its
+// localpart as clients write pills in the plain body) and the separator
+// after it.
+func StripMention(body string, bot id.UserID) string {
+	t := strings.TrimSpace(body)
+	local := strings.TrimPrefix(strings.SplitN(string(bot), ":", 2)[0], "@")
+	for _, name := range []string{string(bot), "@" + local, local} {
+		if name != "" && len(t) >= len(name) && strings.EqualFold(t[:len(name)], name) {
+			return strings.TrimLeft(t[len(name):], " :,\t")
+		}
+	}
+	return t
 }
 
 // StripReplyFallback removes the quoted lines ("> ...") that older clients

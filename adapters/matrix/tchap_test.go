@@ -3,6 +3,8 @@ package matrix
 import (
 	"strings"
 	"testing"
+
+	"maunium.net/go/mautrix/id"
 )
 
 func TestParseTchapID(t *testing.T) {
@@ -42,4 +44,19 @@ func FuzzParseTchapID(f *testing.F) {
 			t.Fatalf("ParseTchapID(%q) = %q, %q", id, name, domain)
 		}
 	})
+}
+
+func TestStripMention(t *testing.T) {
+	bot := id.UserID("@entraide:agent.tchap.gouv.fr")
+	for in, want := range map[string]string{
+		"entraide: ask Quel délai ?":                      "ask Quel délai ?",
+		"@entraide:agent.tchap.gouv.fr !ask Quel délai ?": "!ask Quel délai ?",
+		"Entraide, aide":                                  "aide",
+		"@entraide quel délai ?":                          "quel délai ?",
+		"bonjour entraide":                                "bonjour entraide",
+	} {
+		if got := StripMention(in, bot); got != want {
+			t.Errorf("StripMention(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -20,6 +20,7 @@ func platforms(getenv func(string) string, botCfg bots.Config, inbox bots.Inbox,
 	if cfg, enabled, err := matrix.ConfigFromEnv(getenv); err != nil {
 		errs = append(errs, err)
 	} else if enabled {
+		cfg.Prefix = botCfg.Prefix
 		a, err := matrix.New(cfg, inbox, store, store.DB().DB, log.With("platform", "matrix"))
 		if err != nil {
 			errs = append(errs, err)
