@@ -168,6 +168,12 @@ func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
 	default:
 		out = b.reply(ev, say(r.Lang, msgAskedRouted, strong(id), plain(strconv.Itoa(len(asked.Experts)))))
 	}
+	if hint, err := b.suggestion(ctx, r.Lang, asked.Question); err != nil {
+		return nil, err
+	} else if len(hint.Spans) > 0 {
+		out[0].Message.Break()
+		out[0].Message.Spans = append(out[0].Message.Spans, hint.Spans...)
+	}
 	where := ev.Room
 	if ev.DM {
 		where = ""
@@ -586,4 +592,21 @@ func (b *Bot) search(ctx context.Context, r *Request) ([]Outgoing, error) {
 			quote(excerpt(f.Question.Text, 120)), strong(author.Name()), quote(excerpt(a.Text, 300))).Spans...)
 	}
 	return b.reply(r.Event, m), nil
+}
+
+// suggestion returns the closest resolved question to q with its first
+// answer, for its asker to read while the experts are asked; an empty
+// message when there is none.
+func (b *Bot) suggestion(ctx context.Context, lang string, q core.Question) (Message, error) {
+	found, err := b.net.Search(ctx, q.Text, lang, 1)
+	if err != nil || len(found) == 0 || len(found[0].Answers) == 0 || found[0].Question.ID == q.ID {
+		return Message{}, err
+	}
+	f := found[0]
+	author, err := b.net.Store().Person(ctx, f.Answers[0].Author)
+	if err != nil {
+		return Message{}, err
+	}
+	return say(lang, msgSuggestion, strong(strconv.FormatInt(int64(f.Question.ID), 10)), quote(excerpt(f.Question.Text, 120)),
+		strong(author.Name()), quote(excerpt(f.Answers[0].Text, 300)), b.cmd("resolve "+strconv.FormatInt(int64(q.ID), 10))), nil
 }

@@ -58,6 +58,7 @@ const (
 	msgMineWaiting      msgKey = "mine_waiting"
 	msgMineItem         msgKey = "mine_item"
 	msgSearchUsage      msgKey = "search_usage"
+	msgSuggestion       msgKey = "suggestion"
 	msgSearchNone       msgKey = "search_none"
 	msgSearchFound      msgKey = "search_found"
 	msgSearchItem       msgKey = "search_item"
@@ -117,6 +118,7 @@ var catalog = map[string]map[msgKey]string{
 		msgMineAsked:        "Vos questions ouvertes :",
 		msgMineWaiting:      "Les questions qui attendent votre réponse :",
 		msgMineItem:         "n°{} ({}) : {}",
+		msgSuggestion:       "Une question proche a déjà une réponse, n°{} {}\n→ {} : {}\nSi cela vous suffit : {}",
 		msgSearchUsage:      "Écrivez ce que vous cherchez après la commande, par exemple : {}",
 		msgSearchNone:       "Aucune question résolue ne ressemble à votre recherche. Posez-la aux experts : {}",
 		msgSearchFound:      "Questions déjà résolues :",
@@ -175,6 +177,7 @@ var catalog = map[string]map[msgKey]string{
 		msgMineAsked:        "Your open questions:",
 		msgMineWaiting:      "Questions waiting for your answer:",
 		msgMineItem:         "#{} ({}): {}",
+		msgSuggestion:       "A similar question already has an answer, #{} {}\n→ {}: {}\nIf this is enough: {}",
 		msgSearchUsage:      "Write what you are looking for after the command, for example: {}",
 		msgSearchNone:       "No resolved question looks like your search. Ask the experts: {}",
 		msgSearchFound:      "Questions already resolved:",

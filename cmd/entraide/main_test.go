@@ -183,3 +183,19 @@ func TestSearchFindsResolvedAnswers(t *testing.T) {
 		t.Fatalf("after a restart: %v\n%s", err, out)
 	}
 }
+
+func TestAskSuggestsAResolvedAnswer(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "e.db")
+	script := issueScript + "alice> !resolve\ndan> !ask Un modèle de cahier des charges pour un marché de fournitures ?\n"
+	out, _, err := entraide(t, map[string]string{"ENTRAIDE_DATABASE": db}, script, "console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Question n°2 enregistrée et transmise à un expert. Sa réponse arrivera ici. / Une question proche a déjà une réponse, n°1 « Comment rédiger le cahier des charges d'un marché public de fournitures ? » / → bob : « Partez du modèle de la DAJ et adaptez les clauses techniques. » / Si cela vous suffit : !resolve 2"
+	if !strings.Contains(out, want) {
+		t.Fatalf("no suggestion:\n%s", out)
+	}
+	if strings.Count(out, "Une question proche") != 1 {
+		t.Fatalf("the first question got a suggestion of its own:\n%s", out)
+	}
+}
