@@ -143,6 +143,23 @@ func eventKey(ev Event, effect string) string {
 func (b *Bot) cmd(s string) Span { return code(b.cfg.Prefix + s) }
 
 func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
+	return b.askWith(ctx, r, core.AskOptions{})
+}
+
+// anon asks a question whose asker's name experts and rooms never see.
+func (b *Bot) anon(ctx context.Context, r *Request) ([]Outgoing, error) {
+	return b.askWith(ctx, r, core.AskOptions{Anonymous: true})
+}
+
+// askerName is how a question's asker is named to others, in lang.
+func askerName(q core.Question, asker core.Person, lang string) string {
+	if q.Anonymous {
+		return word(lang, msgAnonymous)
+	}
+	return asker.Name()
+}
+
+func (b *Bot) askWith(ctx context.Context, r *Request, opts core.AskOptions) ([]Outgoing, error) {
 	ev := r.Event
 	if r.Args == "" {
 		return b.reply(ev, say(r.Lang, msgAskUsage, b.cmd("ask "+word(r.Lang, msgYourQuestion)))), nil
@@ -151,7 +168,7 @@ func (b *Bot) ask(ctx context.Context, r *Request) ([]Outgoing, error) {
 		return b.reply(ev, say(r.Lang, msgTooLong, plain(strconv.Itoa(core.MaxQuestionLen)))), nil
 	}
 	origin := core.MessageRef{Platform: ev.Platform, Room: ev.Room, Message: ev.ID, Thread: ev.ThreadRoot(), DM: ev.DM}
-	asked, err := b.net.Ask(ctx, ev.Sender, ev.SenderName, r.Args, origin)
+	asked, err := b.net.AskWith(ctx, ev.Sender, ev.SenderName, r.Args, origin, opts)
 	if errors.Is(err, core.ErrInvalid) {
 		return b.reply(ev, say(r.Lang, msgAskUsage, b.cmd("ask "+word(r.Lang, msgYourQuestion)))), nil
 	}
@@ -198,7 +215,7 @@ func (b *Bot) requests(q core.Question, asker core.Person, experts []core.Person
 		if place == "" {
 			place = word(lang, msgDirectMessage)
 		}
-		m := say(lang, key, strong(id), strong(asker.Name()), plain(place), quote(q.Text),
+		m := say(lang, key, strong(id), strong(askerName(q, asker, lang)), plain(place), quote(q.Text),
 			b.cmd("answer "+id+" "+word(lang, msgAnswerHint)))
 		m.Actions = []Action{{
 			Kind: ActionForm, ID: "answer:" + id, Label: word(lang, msgAnswerButton), Command: "answer " + id,
@@ -237,7 +254,7 @@ func (b *Bot) HandleJob(ctx context.Context, j core.Job) ([]Outgoing, error) {
 			qid := strconv.FormatInt(int64(q.ID), 10)
 			out = append(out, Outgoing{
 				To: OriginOf(q.Origin, esc.Asker.Identity),
-				Message: say(lang, msgExpired, Span{Kind: Mention, Text: esc.Asker.Name(), Who: esc.Asker.Identity},
+				Message: say(lang, msgExpired, askerSpan(q, esc.Asker, lang),
 					strong(qid), b.cmd("ask "+word(lang, msgYourQuestion))),
 				Key: "job:" + j.Key + "/expired",
 			})
@@ -318,16 +335,17 @@ func (b *Bot) answer(ctx context.Context, r *Request) ([]Outgoing, error) {
 	if supported(asker.Lang) {
 		askerLang = asker.Lang
 	}
+	relay := say(askerLang, msgAnswerRelayed, Span{Kind: Mention, Text: asker.Name(), Who: asker.Identity},
+		strong(res.Author.Name()), strong(qid), quote(res.Answer.Text), b.cmd("resolve "+qid))
+	if res.Question.Anonymous {
+		// No mention: it would name the asker in the room.
+		relay = say(askerLang, msgAnswerRelayedAnon, strong(res.Author.Name()), strong(qid), quote(res.Answer.Text), b.cmd("resolve "+qid))
+	}
 	return []Outgoing{
-		{
-			To: OriginOf(res.Question.Origin, asker.Identity),
-			Message: say(askerLang, msgAnswerRelayed, Span{Kind: Mention, Text: asker.Name(), Who: asker.Identity},
-				strong(res.Author.Name()), strong(qid), quote(res.Answer.Text), b.cmd("resolve "+qid)),
-			Key: eventKey(ev, "relay"),
-		},
+		{To: OriginOf(res.Question.Origin, asker.Identity), Message: relay, Key: eventKey(ev, "relay")},
 		{
 			To:      ReplyTo(ev),
-			Message: say(r.Lang, msgAnswerThanks, strong(qid), strong(asker.Name())),
+			Message: say(r.Lang, msgAnswerThanks, strong(qid), strong(askerName(res.Question, asker, r.Lang))),
 			Key:     eventKey(ev, "thanks"),
 		},
 	}, nil
@@ -411,7 +429,7 @@ func (b *Bot) resolve(ctx context.Context, r *Request) ([]Outgoing, error) {
 		}
 		out = append(out, Outgoing{
 			To:      DirectTo(author.Identity),
-			Message: say(lang, msgResolvedNotice, strong(asker.Name()), strong(qid)),
+			Message: say(lang, msgResolvedNotice, strong(askerName(res.Question, asker, lang)), strong(qid)),
 			Key:     eventKey(ev, fmt.Sprintf("resolved/%d", a.Author)),
 		})
 	}
@@ -433,6 +451,7 @@ func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
 	l := r.Lang
 	return b.reply(r.Event, say(l, msgHelp,
 		b.cmd("ask "+word(l, msgYourQuestion)),
+		b.cmd("anon "+word(l, msgYourQuestion)),
 		b.cmd("expert "+word(l, msgTopicExample)),
 		b.cmd("expert off"),
 		b.cmd("answer 12 "+word(l, msgAnswerHint)),
@@ -609,4 +628,13 @@ func (b *Bot) suggestion(ctx context.Context, lang string, q core.Question) (Mes
 	}
 	return say(lang, msgSuggestion, strong(strconv.FormatInt(int64(f.Question.ID), 10)), quote(excerpt(f.Question.Text, 120)),
 		strong(author.Name()), quote(excerpt(f.Answers[0].Text, 300)), b.cmd("resolve "+strconv.FormatInt(int64(q.ID), 10))), nil
+}
+
+// askerSpan names the asker in a message to them: a mention, or for an
+// anonymous question a plain word that names no one.
+func askerSpan(q core.Question, asker core.Person, lang string) Span {
+	if q.Anonymous {
+		return plain(word(lang, msgAnonymous))
+	}
+	return Span{Kind: Mention, Text: asker.Name(), Who: asker.Identity}
 }

@@ -66,6 +66,7 @@ func ParseCommand(prefix, text string) (name, args string, ok bool) {
 func builtinCommands() []*Command {
 	return []*Command{
 		{Name: "ask", Aliases: []string{"question", "demande"}, Handle: (*Bot).ask},
+		{Name: "anon", Aliases: []string{"anonyme", "anonymous"}, Handle: (*Bot).anon},
 		{Name: "expert", Aliases: []string{"expertise"}, Handle: (*Bot).expert},
 		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
 		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: (*Bot).resolve},

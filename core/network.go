@@ -128,9 +128,20 @@ type Asked struct {
 	Experts  []Person
 }
 
+// AskOptions are the choices of an asker.
+type AskOptions struct {
+	// Anonymous hides the asker's name from experts and rooms.
+	Anonymous bool
+}
+
 // Ask records a question asked by asker at origin and routes it to the best
 // eligible experts.
 func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text string, origin MessageRef) (Asked, error) {
+	return n.AskWith(ctx, asker, displayName, text, origin, AskOptions{})
+}
+
+// AskWith is Ask with the asker's options.
+func (n *Network) AskWith(ctx context.Context, asker Identity, displayName, text string, origin MessageRef, opts AskOptions) (Asked, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return Asked{}, fmt.Errorf("%w: empty question", ErrInvalid)
@@ -156,7 +167,7 @@ func (n *Network) Ask(ctx context.Context, asker Identity, displayName, text str
 	}
 	q := Question{
 		Community: community, Asker: person.ID, Text: text, Lang: person.Lang,
-		State: StateOpen, Origin: origin, CreatedAt: now, UpdatedAt: now,
+		State: StateOpen, Origin: origin, Anonymous: opts.Anonymous, CreatedAt: now, UpdatedAt: now,
 	}
 	ids, err := n.router.Route(ctx, n.store, q, n.cfg.RouteLimit, n.eligible(ctx, n.store, person.ID, now))
 	if err != nil {

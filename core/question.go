@@ -64,6 +64,9 @@ type Question struct {
 	Lang      string
 	State     State
 	Origin    MessageRef
+	// Anonymous hides the asker's name from experts and rooms; Asker is
+	// kept to relay answers, and shown to no one.
+	Anonymous bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

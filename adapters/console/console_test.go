@@ -49,7 +49,7 @@ func play(t *testing.T, store *sqlstore.Store, script string) string {
 // TestScripts plays each testdata script on every backend: the output is the
 // same on SQLite and PostgreSQL, and equals the golden file.
 func TestScripts(t *testing.T) {
-	for _, name := range []string{"issue", "mistakes", "availability"} {
+	for _, name := range []string{"issue", "mistakes", "availability", "anonymous"} {
 		script, err := os.ReadFile(filepath.Join("testdata", name+".txt"))
 		if err != nil {
 			t.Fatal(err)
@@ -194,5 +194,23 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// TestAnonymousQuestionNamesNoOne checks that nothing the bot sends to
+// others names the asker of an anonymous question.
+func TestAnonymousQuestionNamesNoOne(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("testdata", "anonymous.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := play(t, sqlstoretest.SQLite(t), string(script))
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, "[dm alice]") && strings.Contains(line, "alice") {
+			t.Errorf("names the asker: %s", line)
+		}
+	}
+	if !strings.Contains(out, "[dm alice] entraide: Réponse de bob à la question n°1") || !strings.Contains(out, "posée par un agent (anonyme)") {
+		t.Errorf("the anonymous loop did not complete:\n%s", out)
 	}
 }

@@ -21,6 +21,7 @@ type questionRow struct {
 	OriginMessage  string    `db:"origin_message"`
 	OriginThread   string    `db:"origin_thread"`
 	OriginDM       bool      `db:"origin_dm"`
+	Anonymous      bool      `db:"anonymous"`
 	CreatedAt      time.Time `db:"created_at"`
 	UpdatedAt      time.Time `db:"updated_at"`
 }
@@ -37,13 +38,14 @@ func (r questionRow) question() core.Question {
 			Platform: core.Platform(r.OriginPlatform), Room: r.OriginRoom,
 			Message: r.OriginMessage, Thread: r.OriginThread, DM: r.OriginDM,
 		},
+		Anonymous: r.Anonymous,
 		CreatedAt: r.CreatedAt.UTC(),
 		UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
 
 const selectQuestion = `SELECT id, community_id, asker_id, body, lang, state, origin_platform, origin_room,
-	origin_message, origin_thread, origin_dm, created_at, updated_at FROM questions`
+	origin_message, origin_thread, origin_dm, anonymous, created_at, updated_at FROM questions`
 
 // CreateQuestion implements core.Store.
 func (s *Store) CreateQuestion(ctx context.Context, q core.Question) (core.Question, error) {
@@ -53,10 +55,10 @@ func (s *Store) CreateQuestion(ctx context.Context, q core.Question) (core.Quest
 	q.CreatedAt, q.UpdatedAt = ts(q.CreatedAt), ts(q.UpdatedAt)
 	var id int64
 	err := s.get(ctx, &id, `INSERT INTO questions (community_id, asker_id, body, lang, state, origin_platform, origin_room,
-		origin_message, origin_thread, origin_dm, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		origin_message, origin_thread, origin_dm, anonymous, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		int64(q.Community), int64(q.Asker), q.Text, q.Lang, string(q.State), string(q.Origin.Platform), q.Origin.Room,
-		q.Origin.Message, q.Origin.Thread, q.Origin.DM, q.CreatedAt, q.UpdatedAt)
+		q.Origin.Message, q.Origin.Thread, q.Origin.DM, q.Anonymous, q.CreatedAt, q.UpdatedAt)
 	if err != nil {
 		return core.Question{}, fmt.Errorf("sqlstore: create question: %w", err)
 	}

@@ -192,6 +192,13 @@ func testQuestions(t *testing.T, s core.Store) {
 		t.Fatalf("after transition: %+v", got)
 	}
 
+	zoe := person(t, s, "zoe")
+	anon := must(s.CreateQuestion(ctx, core.Question{Community: q.Community, Asker: zoe.ID, Text: "anonyme", State: core.StateOpen,
+		Origin: core.MessageRef{Platform: "test", Message: "m9", Thread: "m9", DM: true}, Anonymous: true, CreatedAt: t0, UpdatedAt: t0}))
+	if got := must(s.Question(ctx, anon.ID)); !got.Anonymous || got.Asker != zoe.ID {
+		t.Fatalf("anonymous question read back as %+v", got)
+	}
+	check(t, s.SetQuestionState(ctx, anon.ID, core.StateOpen, core.StateExpired, t0))
 	q2 := newQuestion(t, s, alice, "Deuxième question")
 	newQuestion(t, s, person(t, s, "bob"), "Pas à alice")
 	all := must(s.QuestionsByAsker(ctx, alice.ID))
