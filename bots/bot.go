@@ -260,6 +260,22 @@ func (b *Bot) HandleJob(ctx context.Context, j core.Job) ([]Outgoing, error) {
 			})
 		}
 		return out, nil
+	case core.JobRemind:
+		id, expert, err := core.ParseReminderJob(j)
+		if err != nil {
+			return nil, err
+		}
+		rem, err := b.net.Remind(ctx, id, expert)
+		if err != nil || !rem.Due {
+			return nil, err
+		}
+		where := rem.Question.Origin.Room
+		if rem.Question.Origin.DM {
+			where = ""
+		}
+		return b.requests(rem.Question, rem.Asker, []core.Person{rem.Expert}, where, msgReminder, func(core.Person) string {
+			return "job:" + j.Key
+		}), nil
 	}
 	return nil, fmt.Errorf("bots: unknown job kind %q", j.Kind)
 }
@@ -456,6 +472,7 @@ func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
 		b.cmd("expert off"),
 		b.cmd("answer 12 "+word(l, msgAnswerHint)),
 		b.cmd("pass 12"),
+		b.cmd("snooze 12 2h"),
 		b.cmd("mine"),
 		b.cmd("search "+word(l, msgTopicExample)),
 		b.cmd("away 2026-12-01"),
@@ -637,4 +654,34 @@ func askerSpan(q core.Question, asker core.Person, lang string) Span {
 		return plain(word(lang, msgAnonymous))
 	}
 	return Span{Kind: Mention, Text: asker.Name(), Who: asker.Identity}
+}
+
+func (b *Bot) snooze(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	usage := b.cmd("snooze 12 2h")
+	// "!snooze", "!snooze 2h", "!snooze 12", "!snooze 12 3j".
+	var id core.QuestionID
+	args := r.Args
+	if n, rest, ok := splitID(args); ok {
+		if _, err := ParseUntil(args, time.Time{}); err != nil {
+			id, args = n, rest
+		}
+	}
+	d := 2 * time.Hour
+	if args != "" {
+		now := b.net.Clock().Now()
+		until, err := ParseUntil(args, now)
+		if err != nil {
+			return b.reply(ev, say(r.Lang, msgSnoozeUsage, usage)), nil
+		}
+		d = until.Sub(now)
+	}
+	q, until, err := b.net.Snooze(ctx, ev.Sender, id, d)
+	switch {
+	case errors.Is(err, core.ErrInvalid):
+		return b.reply(ev, say(r.Lang, msgSnoozeUsage, usage)), nil
+	case err != nil:
+		return b.questionError(ev, r.Lang, id, err, "pass", usage)
+	}
+	return b.reply(ev, say(r.Lang, msgSnoozed, strong(strconv.FormatInt(int64(q.ID), 10)), strong(until.Format("2006-01-02 15:04 UTC")))), nil
 }

@@ -71,6 +71,7 @@ func builtinCommands() []*Command {
 		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
 		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: (*Bot).resolve},
 		{Name: "pass", Aliases: []string{"passer", "decline"}, Handle: (*Bot).pass},
+		{Name: "snooze", Aliases: []string{"plustard", "later", "rappel"}, Handle: (*Bot).snooze},
 		{Name: "away", Aliases: []string{"absent", "absence"}, Handle: (*Bot).away},
 		{Name: "back", Aliases: []string{"retour", "present"}, Handle: (*Bot).back},
 		{Name: "mine", Aliases: []string{"mes", "moi", "status"}, Handle: (*Bot).mine},

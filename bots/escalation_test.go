@@ -98,3 +98,76 @@ func TestEscalation(t *testing.T) {
 		})
 	}
 }
+
+// TestSnooze puts a question off and gets it back when asked, and only
+// while it still waits for the expert.
+func TestSnooze(t *testing.T) {
+	ctx := context.Background()
+	store := sqlstoretest.SQLite(t)
+	clock := core.NewManualClock(t0)
+	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := bots.New(net, bots.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := newPlatformFake()
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, bots.DefaultPipelineConfig(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	say := func(user, room, text string) string {
+		t.Helper()
+		n++
+		before := len(sender.order)
+		if err := p.Deliver(ctx, event(n, user, room, text)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, key := range sender.order[before:] {
+			got = append(got, sender.visible[key])
+		}
+		return strings.Join(got, "\n")
+	}
+	after := func(d time.Duration) string {
+		t.Helper()
+		before := len(sender.order)
+		clock.Advance(d)
+		if err := p.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, key := range sender.order[before:] {
+			got = append(got, sender.visible[key])
+		}
+		return strings.Join(got, "\n")
+	}
+	say("bob", "#general", "!expert marchés publics")
+	say("alice", "#general", "!ask Un marché public peut-il être reconduit ?")
+	if got := say("bob", "", "!snooze 3h"); !strings.Contains(got, "je vous rappellerai la question n°1 le 2026-11-02 12:00 UTC") {
+		t.Fatalf("snooze reply: %q", got)
+	}
+	if got := say("bob", "", "!snooze 1 9j"); !strings.Contains(got, "au plus une semaine") {
+		t.Fatalf("a 9-day snooze: %q", got)
+	}
+	if got := after(2 * time.Hour); got != "" {
+		t.Fatalf("reminded early: %q", got)
+	}
+	if got := after(time.Hour); !strings.Contains(got, "//bob: Rappel : question n°1 posée par alice") {
+		t.Fatalf("no reminder: %q", got)
+	}
+	say("bob", "", "!snooze 1 1h")
+	say("bob", "", "!answer Oui, une fois.")
+	if got := after(2 * time.Hour); got != "" {
+		t.Fatalf("reminded of an answered question: %q", got)
+	}
+	if got := say("bob", "", "!snooze 1"); !strings.Contains(got, "ne vous attend pas") {
+		t.Fatalf("snooze of an answered question: %q", got)
+	}
+}

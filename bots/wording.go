@@ -60,6 +60,9 @@ const (
 	msgSearchUsage       msgKey = "search_usage"
 	msgSuggestion        msgKey = "suggestion"
 	msgAnonymous         msgKey = "anonymous"
+	msgSnoozed           msgKey = "snoozed"
+	msgSnoozeUsage       msgKey = "snooze_usage"
+	msgReminder          msgKey = "reminder"
 	msgAnswerRelayedAnon msgKey = "answer_relayed_anonymous"
 	msgSearchNone        msgKey = "search_none"
 	msgSearchFound       msgKey = "search_found"
@@ -91,7 +94,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:         "Vous n'êtes pas dans l'annuaire des experts. Pour y entrer : {}",
 		msgResolved:          "Question n°{} marquée comme résolue. Merci !",
 		msgResolvedNotice:    "{} a marqué la question n°{} comme résolue. Merci pour votre aide !",
-		msgHelp:              "Commandes d'entraide :\n{} : poser une question aux experts ({} en message privé pour la poser sans votre nom)\n{} : rejoindre l'annuaire des experts ({} pour le quitter)\n{} : répondre à une question reçue\n{} : passer, ce n'est pas votre domaine\n{} : vos questions et celles qui vous attendent\n{} : chercher dans les questions résolues\n{} : ne plus recevoir de questions pendant une absence ({} au retour)\n{} : marquer votre question comme résolue\n{} : changer de langue (fr, en)\n{} : cette aide",
+		msgHelp:              "Commandes d'entraide :\n{} : poser une question aux experts ({} en message privé pour la poser sans votre nom)\n{} : rejoindre l'annuaire des experts ({} pour le quitter)\n{} : répondre à une question reçue\n{} : passer, ce n'est pas votre domaine ({} pour y revenir plus tard)\n{} : vos questions et celles qui vous attendent\n{} : chercher dans les questions résolues\n{} : ne plus recevoir de questions pendant une absence ({} au retour)\n{} : marquer votre question comme résolue\n{} : changer de langue (fr, en)\n{} : cette aide",
 		msgUnknownCommand:    "Commande inconnue : {}. Tapez {} pour la liste des commandes.",
 		msgDMHint:            "Bonjour ! Pour poser une question : {}. Pour l'aide : {}",
 		msgLangSet:           "C'est noté, je vous écrirai en français.",
@@ -121,6 +124,9 @@ var catalog = map[string]map[msgKey]string{
 		msgMineWaiting:       "Les questions qui attendent votre réponse :",
 		msgMineItem:          "n°{} ({}) : {}",
 		msgAnonymous:         "un agent (anonyme)",
+		msgSnoozed:           "C'est noté : je vous rappellerai la question n°{} le {}.",
+		msgSnoozeUsage:       "Indiquez le numéro et le délai, par exemple : {} (au plus une semaine).",
+		msgReminder:          "Rappel : question n°{} posée par {} ({}), toujours en attente :\n{}\nPour répondre : {}",
 		msgAnswerRelayedAnon: "Réponse de {} à la question n°{} :\n{}\nSi c'est résolu : {}",
 		msgSuggestion:        "Une question proche a déjà une réponse, n°{} {}\n→ {} : {}\nSi cela vous suffit : {}",
 		msgSearchUsage:       "Écrivez ce que vous cherchez après la commande, par exemple : {}",
@@ -152,7 +158,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:         "You are not in the expert directory. To join it: {}",
 		msgResolved:          "Question #{} marked as resolved. Thank you!",
 		msgResolvedNotice:    "{} marked question #{} as resolved. Thank you for your help!",
-		msgHelp:              "entraide commands:\n{}: ask the experts a question ({} in a direct message to ask without your name)\n{}: join the expert directory ({} to leave it)\n{}: answer a question you received\n{}: pass, it is not your area\n{}: your questions and those waiting for you\n{}: search the resolved questions\n{}: no questions while you are away ({} when back)\n{}: mark your question as resolved\n{}: change language (fr, en)\n{}: this help",
+		msgHelp:              "entraide commands:\n{}: ask the experts a question ({} in a direct message to ask without your name)\n{}: join the expert directory ({} to leave it)\n{}: answer a question you received\n{}: pass, it is not your area ({} to come back to it later)\n{}: your questions and those waiting for you\n{}: search the resolved questions\n{}: no questions while you are away ({} when back)\n{}: mark your question as resolved\n{}: change language (fr, en)\n{}: this help",
 		msgUnknownCommand:    "Unknown command: {}. Type {} for the list of commands.",
 		msgDMHint:            "Hello! To ask a question: {}. For help: {}",
 		msgLangSet:           "Done, I will write to you in English.",
@@ -182,6 +188,9 @@ var catalog = map[string]map[msgKey]string{
 		msgMineWaiting:       "Questions waiting for your answer:",
 		msgMineItem:          "#{} ({}): {}",
 		msgAnonymous:         "an agent (anonymous)",
+		msgSnoozed:           "Done: I will remind you of question #{} on {}.",
+		msgSnoozeUsage:       "Give the number and the delay, for example: {} (a week at most).",
+		msgReminder:          "Reminder: question #{} asked by {} ({}), still waiting:\n{}\nTo answer: {}",
 		msgAnswerRelayedAnon: "Answer from {} to question #{}:\n{}\nIf this solves it: {}",
 		msgSuggestion:        "A similar question already has an answer, #{} {}\n→ {}: {}\nIf this is enough: {}",
 		msgSearchUsage:       "Write what you are looking for after the command, for example: {}",

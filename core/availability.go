@@ -161,3 +161,87 @@ func (n *Network) Mine(ctx context.Context, who Identity) (Mine, error) {
 	}
 	return out, nil
 }
+
+// MaxSnooze is the longest an expert may put a question off.
+const MaxSnooze = 7 * 24 * time.Hour
+
+// Snooze puts question id off for who until d from now, when they are
+// reminded of it. When id is zero the question is the only one waiting for
+// who; with several, the error is an *AmbiguousError.
+func (n *Network) Snooze(ctx context.Context, who Identity, id QuestionID, d time.Duration) (Question, time.Time, error) {
+	if d <= 0 || d > MaxSnooze {
+		return Question{}, time.Time{}, fmt.Errorf("core: snooze: %w: %s is not between a minute and a week", ErrInvalid, d)
+	}
+	person, err := n.store.PersonByIdentity(ctx, who)
+	if errors.Is(err, ErrNotFound) {
+		return Question{}, time.Time{}, fmt.Errorf("core: snooze: %w: no question is waiting for you", ErrNotFound)
+	}
+	if err != nil {
+		return Question{}, time.Time{}, fmt.Errorf("core: snooze: %w", err)
+	}
+	if id == 0 {
+		if id, err = n.pendingQuestion(ctx, person.ID); err != nil {
+			return Question{}, time.Time{}, fmt.Errorf("core: snooze: %w", err)
+		}
+	}
+	q, ok, err := n.waitingFor(ctx, n.store, id, person.ID)
+	if err != nil {
+		return Question{}, time.Time{}, fmt.Errorf("core: snooze question %d: %w", id, err)
+	}
+	if !ok {
+		return Question{}, time.Time{}, fmt.Errorf("core: snooze question %d: %w: it is not waiting for you", id, ErrForbidden)
+	}
+	until := n.clock.Now().Add(d)
+	if err := n.store.ScheduleJob(ctx, ReminderJob(id, person.ID, until)); err != nil {
+		return Question{}, time.Time{}, fmt.Errorf("core: snooze question %d: %w", id, err)
+	}
+	return q, until, nil
+}
+
+// waitingFor returns question id and whether it still waits for expert's
+// answer: not final, routed to them, neither answered nor passed by them.
+func (n *Network) waitingFor(ctx context.Context, s Store, id QuestionID, expert PersonID) (Question, bool, error) {
+	q, err := s.Question(ctx, id)
+	if err != nil {
+		return Question{}, false, err
+	}
+	if q.State.Final() {
+		return q, false, nil
+	}
+	routings, err := s.Routings(ctx, id)
+	if err != nil {
+		return Question{}, false, err
+	}
+	for _, r := range routings {
+		if r.Expert == expert {
+			return q, r.Status == RoutingAsked, nil
+		}
+	}
+	return q, false, nil
+}
+
+// Reminder is the outcome of a reminder job: the question, its asker and
+// the expert to remind, when the question still waits for them.
+type Reminder struct {
+	Question Question
+	Asker    Person
+	Expert   Person
+	Due      bool
+}
+
+// Remind tells whether question id still waits for expert, for the
+// reminder they asked for.
+func (n *Network) Remind(ctx context.Context, id QuestionID, expert PersonID) (Reminder, error) {
+	q, ok, err := n.waitingFor(ctx, n.store, id, expert)
+	if err != nil || !ok {
+		return Reminder{}, err
+	}
+	out := Reminder{Question: q, Due: true}
+	if out.Asker, err = n.store.Person(ctx, q.Asker); err != nil {
+		return Reminder{}, fmt.Errorf("core: remind: %w", err)
+	}
+	if out.Expert, err = n.store.Person(ctx, expert); err != nil {
+		return Reminder{}, fmt.Errorf("core: remind: %w", err)
+	}
+	return out, nil
+}

@@ -44,3 +44,31 @@ func ParseEscalationJob(j Job) (QuestionID, int, error) {
 	}
 	return e.Question, e.Round, nil
 }
+
+// JobRemind is the kind of the job that reminds an expert of a question
+// they snoozed.
+const JobRemind = "remind"
+
+// reminder is the payload of a JobRemind job.
+type reminder struct {
+	Question QuestionID `json:"question"`
+	Expert   PersonID   `json:"expert"`
+}
+
+// ReminderJob returns the job that reminds expert of question q at time at.
+func ReminderJob(q QuestionID, expert PersonID, at time.Time) Job {
+	payload, _ := json.Marshal(reminder{Question: q, Expert: expert})
+	return Job{Kind: JobRemind, Key: fmt.Sprintf("remind/q%d/p%d/%d", q, expert, at.Unix()), RunAt: at, Payload: string(payload)}
+}
+
+// ParseReminderJob reads the question and expert of a JobRemind job.
+func ParseReminderJob(j Job) (QuestionID, PersonID, error) {
+	var r reminder
+	if j.Kind != JobRemind {
+		return 0, 0, fmt.Errorf("%w: job %s is not a reminder", ErrInvalid, j.Key)
+	}
+	if err := json.Unmarshal([]byte(j.Payload), &r); err != nil || r.Question <= 0 || r.Expert <= 0 {
+		return 0, 0, fmt.Errorf("%w: reminder job %s: payload %q", ErrInvalid, j.Key, j.Payload)
+	}
+	return r.Question, r.Expert, nil
+}
