@@ -217,10 +217,14 @@ func (b *Bot) requests(q core.Question, asker core.Person, experts []core.Person
 		}
 		m := say(lang, key, strong(id), strong(askerName(q, asker, lang)), plain(place), quote(q.Text),
 			b.cmd("answer "+id+" "+word(lang, msgAnswerHint)))
-		m.Actions = []Action{{
-			Kind: ActionForm, ID: "answer:" + id, Label: word(lang, msgAnswerButton), Command: "answer " + id,
-			FormTitle: word(lang, msgAnswerButton) + " (" + id + ")", FormLabel: word(lang, msgYourAnswer),
-		}}
+		m.Actions = []Action{
+			{
+				Kind: ActionForm, ID: "answer:" + id, Label: word(lang, msgAnswerButton), Command: "answer " + id,
+				FormTitle: word(lang, msgAnswerButton) + " (" + id + ")", FormLabel: word(lang, msgYourAnswer),
+			},
+			{Kind: ActionCommand, ID: "pass:" + id, Label: word(lang, msgPassButton), Command: "pass " + id},
+			{Kind: ActionCommand, ID: "snooze:" + id, Label: word(lang, msgSnoozeButton), Command: "snooze " + id},
+		}
 		out = append(out, Outgoing{To: DirectTo(e.Identity), Message: m, Key: keyOf(e)})
 	}
 	return out

@@ -60,6 +60,8 @@ const (
 	msgSearchUsage       msgKey = "search_usage"
 	msgSuggestion        msgKey = "suggestion"
 	msgAnonymous         msgKey = "anonymous"
+	msgPassButton        msgKey = "pass_button"
+	msgSnoozeButton      msgKey = "snooze_button"
 	msgSnoozed           msgKey = "snoozed"
 	msgSnoozeUsage       msgKey = "snooze_usage"
 	msgReminder          msgKey = "reminder"
@@ -124,6 +126,8 @@ var catalog = map[string]map[msgKey]string{
 		msgMineWaiting:       "Les questions qui attendent votre réponse :",
 		msgMineItem:          "n°{} ({}) : {}",
 		msgAnonymous:         "un agent (anonyme)",
+		msgPassButton:        "Pas mon domaine",
+		msgSnoozeButton:      "Plus tard",
 		msgSnoozed:           "C'est noté : je vous rappellerai la question n°{} le {}.",
 		msgSnoozeUsage:       "Indiquez le numéro et le délai, par exemple : {} (au plus une semaine).",
 		msgReminder:          "Rappel : question n°{} posée par {} ({}), toujours en attente :\n{}\nPour répondre : {}",
@@ -188,6 +192,8 @@ var catalog = map[string]map[msgKey]string{
 		msgMineWaiting:       "Questions waiting for your answer:",
 		msgMineItem:          "#{} ({}): {}",
 		msgAnonymous:         "an agent (anonymous)",
+		msgPassButton:        "Not my area",
+		msgSnoozeButton:      "Later",
 		msgSnoozed:           "Done: I will remind you of question #{} on {}.",
 		msgSnoozeUsage:       "Give the number and the delay, for example: {} (a week at most).",
 		msgReminder:          "Reminder: question #{} asked by {} ({}), still waiting:\n{}\nTo answer: {}",
