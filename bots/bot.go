@@ -481,6 +481,7 @@ func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
 		b.cmd("search "+word(l, msgTopicExample)),
 		b.cmd("away 2026-12-01"),
 		b.cmd("back"),
+		b.cmd("quiet 19-8"),
 		b.cmd("resolve 12"),
 		b.cmd("lang en"),
 		b.cmd("help"),
@@ -688,4 +689,27 @@ func (b *Bot) snooze(ctx context.Context, r *Request) ([]Outgoing, error) {
 		return b.questionError(ev, r.Lang, id, err, "pass", usage)
 	}
 	return b.reply(ev, say(r.Lang, msgSnoozed, strong(strconv.FormatInt(int64(q.ID), 10)), strong(until.Format("2006-01-02 15:04 UTC")))), nil
+}
+
+func (b *Bot) quiet(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	var q core.QuietHours
+	switch folded := core.Fold(r.Args); {
+	case folded == "off" || folded == "aucune" || folded == "none":
+	default:
+		var err error
+		if q, err = core.ParseQuietHours(r.Args); err != nil {
+			return b.reply(ev, say(r.Lang, msgQuietUsage, b.cmd("quiet 19-8"), b.cmd("quiet off"))), nil
+		}
+	}
+	_, err := b.net.SetQuiet(ctx, ev.Sender, q)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return b.reply(ev, say(r.Lang, msgNotExpert, b.cmd("expert "+word(r.Lang, msgTopicExample)))), nil
+	case err != nil:
+		return nil, err
+	case !q.Set:
+		return b.reply(ev, say(r.Lang, msgQuietOff)), nil
+	}
+	return b.reply(ev, say(r.Lang, msgQuietSet, strong(q.String()), plain(b.net.Location().String()), b.cmd("quiet off"))), nil
 }

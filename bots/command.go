@@ -74,6 +74,7 @@ func builtinCommands() []*Command {
 		{Name: "snooze", Aliases: []string{"plustard", "later", "rappel"}, Handle: (*Bot).snooze},
 		{Name: "away", Aliases: []string{"absent", "absence"}, Handle: (*Bot).away},
 		{Name: "back", Aliases: []string{"retour", "present"}, Handle: (*Bot).back},
+		{Name: "quiet", Aliases: []string{"calme", "silence"}, Handle: (*Bot).quiet},
 		{Name: "mine", Aliases: []string{"mes", "moi", "status"}, Handle: (*Bot).mine},
 		{Name: "search", Aliases: []string{"chercher", "recherche", "buscar"}, Handle: (*Bot).search},
 		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},

@@ -60,6 +60,9 @@ const (
 	msgSearchUsage       msgKey = "search_usage"
 	msgSuggestion        msgKey = "suggestion"
 	msgAnonymous         msgKey = "anonymous"
+	msgQuietSet          msgKey = "quiet_set"
+	msgQuietOff          msgKey = "quiet_off"
+	msgQuietUsage        msgKey = "quiet_usage"
 	msgPassButton        msgKey = "pass_button"
 	msgSnoozeButton      msgKey = "snooze_button"
 	msgSnoozed           msgKey = "snoozed"
@@ -96,7 +99,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:         "Vous n'êtes pas dans l'annuaire des experts. Pour y entrer : {}",
 		msgResolved:          "Question n°{} marquée comme résolue. Merci !",
 		msgResolvedNotice:    "{} a marqué la question n°{} comme résolue. Merci pour votre aide !",
-		msgHelp:              "Commandes d'entraide :\n{} : poser une question aux experts ({} en message privé pour la poser sans votre nom)\n{} : rejoindre l'annuaire des experts ({} pour le quitter)\n{} : répondre à une question reçue\n{} : passer, ce n'est pas votre domaine ({} pour y revenir plus tard)\n{} : vos questions et celles qui vous attendent\n{} : chercher dans les questions résolues\n{} : ne plus recevoir de questions pendant une absence ({} au retour)\n{} : marquer votre question comme résolue\n{} : changer de langue (fr, en)\n{} : cette aide",
+		msgHelp:              "Commandes d'entraide :\n{} : poser une question aux experts ({} en message privé pour la poser sans votre nom)\n{} : rejoindre l'annuaire des experts ({} pour le quitter)\n{} : répondre à une question reçue\n{} : passer, ce n'est pas votre domaine ({} pour y revenir plus tard)\n{} : vos questions et celles qui vous attendent\n{} : chercher dans les questions résolues\n{} : ne plus recevoir de questions pendant une absence ({} au retour, {} chaque soir)\n{} : marquer votre question comme résolue\n{} : changer de langue (fr, en)\n{} : cette aide",
 		msgUnknownCommand:    "Commande inconnue : {}. Tapez {} pour la liste des commandes.",
 		msgDMHint:            "Bonjour ! Pour poser une question : {}. Pour l'aide : {}",
 		msgLangSet:           "C'est noté, je vous écrirai en français.",
@@ -126,6 +129,9 @@ var catalog = map[string]map[msgKey]string{
 		msgMineWaiting:       "Les questions qui attendent votre réponse :",
 		msgMineItem:          "n°{} ({}) : {}",
 		msgAnonymous:         "un agent (anonyme)",
+		msgQuietSet:          "C'est noté : aucune question ne vous sera transmise pendant vos heures calmes, {} (heure de {}). Pour les retirer : {}",
+		msgQuietOff:          "Vos heures calmes sont retirées.",
+		msgQuietUsage:        "Indiquez vos heures calmes, par exemple : {} (de 19 h à 8 h), ou {} pour les retirer.",
 		msgPassButton:        "Pas mon domaine",
 		msgSnoozeButton:      "Plus tard",
 		msgSnoozed:           "C'est noté : je vous rappellerai la question n°{} le {}.",
@@ -162,7 +168,7 @@ var catalog = map[string]map[msgKey]string{
 		msgNotExpert:         "You are not in the expert directory. To join it: {}",
 		msgResolved:          "Question #{} marked as resolved. Thank you!",
 		msgResolvedNotice:    "{} marked question #{} as resolved. Thank you for your help!",
-		msgHelp:              "entraide commands:\n{}: ask the experts a question ({} in a direct message to ask without your name)\n{}: join the expert directory ({} to leave it)\n{}: answer a question you received\n{}: pass, it is not your area ({} to come back to it later)\n{}: your questions and those waiting for you\n{}: search the resolved questions\n{}: no questions while you are away ({} when back)\n{}: mark your question as resolved\n{}: change language (fr, en)\n{}: this help",
+		msgHelp:              "entraide commands:\n{}: ask the experts a question ({} in a direct message to ask without your name)\n{}: join the expert directory ({} to leave it)\n{}: answer a question you received\n{}: pass, it is not your area ({} to come back to it later)\n{}: your questions and those waiting for you\n{}: search the resolved questions\n{}: no questions while you are away ({} when back, {} every evening)\n{}: mark your question as resolved\n{}: change language (fr, en)\n{}: this help",
 		msgUnknownCommand:    "Unknown command: {}. Type {} for the list of commands.",
 		msgDMHint:            "Hello! To ask a question: {}. For help: {}",
 		msgLangSet:           "Done, I will write to you in English.",
@@ -192,6 +198,9 @@ var catalog = map[string]map[msgKey]string{
 		msgMineWaiting:       "Questions waiting for your answer:",
 		msgMineItem:          "#{} ({}): {}",
 		msgAnonymous:         "an agent (anonymous)",
+		msgQuietSet:          "Done: no question will be sent to you during your quiet hours, {} ({} time). To remove them: {}",
+		msgQuietOff:          "Your quiet hours are removed.",
+		msgQuietUsage:        "Give your quiet hours, for example: {} (7 pm to 8 am), or {} to remove them.",
 		msgPassButton:        "Not my area",
 		msgSnoozeButton:      "Later",
 		msgSnoozed:           "Done: I will remind you of question #{} on {}.",

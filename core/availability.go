@@ -245,3 +245,21 @@ func (n *Network) Remind(ctx context.Context, id QuestionID, expert PersonID) (R
 	}
 	return out, nil
 }
+
+// SetQuiet sets who's quiet hours; the zero QuietHours removes them. It
+// fails with ErrNotFound when who is not an expert.
+func (n *Network) SetQuiet(ctx context.Context, who Identity, q QuietHours) (Expert, error) {
+	person, err := n.store.PersonByIdentity(ctx, who)
+	if err != nil {
+		return Expert{}, fmt.Errorf("core: quiet hours: %w", err)
+	}
+	e, err := n.store.Expert(ctx, person.ID)
+	if err != nil {
+		return Expert{}, fmt.Errorf("core: quiet hours: %w", err)
+	}
+	e.Quiet, e.UpdatedAt = q, n.clock.Now()
+	if err := n.store.SaveExpert(ctx, e); err != nil {
+		return Expert{}, fmt.Errorf("core: quiet hours: %w", err)
+	}
+	return e, nil
+}

@@ -170,3 +170,75 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+func TestQuietHours(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	for _, c := range []struct {
+		in   string
+		want string
+		bad  bool
+	}{
+		{in: "19-8", want: "19:00-08:00"},
+		{in: "19h-8h", want: "19:00-08:00"},
+		{in: "19h30 - 7h", want: "19:30-07:00"},
+		{in: "12:00-14:00", want: "12:00-14:00"},
+		{in: "19-19", bad: true},
+		{in: "25-8", bad: true},
+		{in: "19h5-8", bad: true},
+		{in: "soir", bad: true},
+	} {
+		q, err := core.ParseQuietHours(c.in)
+		if c.bad {
+			if !errors.Is(err, core.ErrInvalid) {
+				t.Errorf("ParseQuietHours(%q) = %v, %v", c.in, q, err)
+			}
+			continue
+		}
+		if err != nil || q.String() != c.want {
+			t.Errorf("ParseQuietHours(%q) = %v, %v; want %s", c.in, q, err, c.want)
+		}
+	}
+	night, _ := core.ParseQuietHours("19-8")
+	lunch, _ := core.ParseQuietHours("12-14")
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, paris) }
+	for _, c := range []struct {
+		q    core.QuietHours
+		t    time.Time
+		want bool
+	}{
+		{night, at(22, 0), true}, {night, at(3, 0), true}, {night, at(7, 59), true},
+		{night, at(8, 0), false}, {night, at(18, 59), false}, {night, at(19, 0), true},
+		{lunch, at(12, 0), true}, {lunch, at(13, 59), true}, {lunch, at(14, 0), false},
+		{core.QuietHours{}, at(3, 0), false},
+	} {
+		if got := c.q.Contains(c.t.UTC(), paris); got != c.want {
+			t.Errorf("%s contains %s: %v", c.q, c.t.Format("15:04"), got)
+		}
+	}
+	e := core.Expert{Available: true, Quiet: night}
+	if e.AvailableAt(at(23, 0), paris) || !e.AvailableAt(at(10, 0), paris) {
+		t.Error("AvailableAt ignores quiet hours")
+	}
+}
+
+func FuzzParseQuietHours(f *testing.F) {
+	for _, s := range []string{"19-8", "19h30-7h", "12:00-14:00", "-", "99-1", "1h-2h3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := core.ParseQuietHours(s)
+		if err != nil {
+			return
+		}
+		if q.From < 0 || q.From >= 1440 || q.To < 0 || q.To >= 1440 || q.From == q.To || !q.Set {
+			t.Fatalf("ParseQuietHours(%q) = %+v", s, q)
+		}
+		again, err := core.ParseQuietHours(q.String())
+		if err != nil || again != q {
+			t.Fatalf("round trip of %q: %+v, %v", q.String(), again, err)
+		}
+	})
+}

@@ -23,6 +23,8 @@ type Config struct {
 	// EscalationRounds is how many times an unanswered question is sent to
 	// new experts before it expires.
 	EscalationRounds int
+	// Location is the time zone of quiet hours; nil is UTC.
+	Location *time.Location
 }
 
 // DefaultConfig returns the settings used when none are given.
@@ -116,6 +118,14 @@ func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, 
 
 // Store returns the network's store.
 func (n *Network) Store() Store { return n.store }
+
+// Location returns the time zone of quiet hours.
+func (n *Network) Location() *time.Location {
+	if n.cfg.Location == nil {
+		return time.UTC
+	}
+	return n.cfg.Location
+}
 
 // Clock returns the network's clock.
 func (n *Network) Clock() Clock { return n.clock }
@@ -231,7 +241,7 @@ func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now tim
 			return false
 		}
 		e, count, err := s.ExpertLoad(ctx, id, now.Add(-24*time.Hour))
-		if err != nil || !e.AvailableAt(now) {
+		if err != nil || !e.AvailableAt(now, n.cfg.Location) {
 			return false
 		}
 		budget := e.DailyBudget

@@ -15,6 +15,8 @@ type expertRow struct {
 	Available    bool         `db:"available"`
 	AwayUntil    sql.NullTime `db:"away_until"`
 	DailyBudget  int          `db:"daily_budget"`
+	QuietFrom    int          `db:"quiet_from"`
+	QuietTo      int          `db:"quiet_to"`
 	UpdatedAt    time.Time    `db:"updated_at"`
 }
 
@@ -29,6 +31,9 @@ func (r expertRow) expert() core.Expert {
 	if r.AwayUntil.Valid {
 		e.AwayUntil = r.AwayUntil.Time.UTC()
 	}
+	if r.QuietFrom >= 0 && r.QuietTo >= 0 {
+		e.Quiet = core.QuietHours{From: r.QuietFrom, To: r.QuietTo, Set: true}
+	}
 	return e
 }
 
@@ -42,18 +47,23 @@ type expertLangRow struct {
 	Lang     string `db:"lang"`
 }
 
-const selectExpert = `SELECT person_id, organisation, available, away_until, daily_budget, updated_at FROM experts`
+const selectExpert = `SELECT person_id, organisation, available, away_until, daily_budget, quiet_from, quiet_to, updated_at FROM experts`
 
 // SaveExpert implements core.Store.
 func (s *Store) SaveExpert(ctx context.Context, e core.Expert) error {
 	err := s.InTx(ctx, func(tx core.Store) error {
 		t := tx.(*Store)
 		id := int64(e.Person)
-		if _, err := t.exec(ctx, `INSERT INTO experts (person_id, organisation, available, away_until, daily_budget, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)
+		quietFrom, quietTo := -1, -1
+		if e.Quiet.Set {
+			quietFrom, quietTo = e.Quiet.From, e.Quiet.To
+		}
+		if _, err := t.exec(ctx, `INSERT INTO experts (person_id, organisation, available, away_until, daily_budget, quiet_from, quiet_to, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (person_id) DO UPDATE SET organisation = excluded.organisation, available = excluded.available,
-				away_until = excluded.away_until, daily_budget = excluded.daily_budget, updated_at = excluded.updated_at`,
-			id, e.Organisation, e.Available, nullTime(e.AwayUntil), e.DailyBudget, ts(e.UpdatedAt)); err != nil {
+				away_until = excluded.away_until, daily_budget = excluded.daily_budget, quiet_from = excluded.quiet_from,
+				quiet_to = excluded.quiet_to, updated_at = excluded.updated_at`,
+			id, e.Organisation, e.Available, nullTime(e.AwayUntil), e.DailyBudget, quietFrom, quietTo, ts(e.UpdatedAt)); err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, "DELETE FROM expert_topics WHERE person_id = ?", id); err != nil {
@@ -98,7 +108,7 @@ func (s *Store) ExpertLoad(ctx context.Context, id core.PersonID, since time.Tim
 		expertRow
 		Count int `db:"routed"`
 	}
-	err := s.get(ctx, &r, `SELECT person_id, organisation, available, away_until, daily_budget, updated_at,
+	err := s.get(ctx, &r, `SELECT person_id, organisation, available, away_until, daily_budget, quiet_from, quiet_to, updated_at,
 		(SELECT COUNT(*) FROM routings WHERE expert_id = ? AND routed_at >= ?) AS routed
 		FROM experts WHERE person_id = ?`, int64(id), ts(since), int64(id))
 	if err != nil {

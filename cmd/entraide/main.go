@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // time zones even where the system has none
 
 	"entraide/adapters/console"
 	"entraide/adapters/sqlstore"
@@ -55,6 +56,7 @@ Settings (flags override the environment):
 type config struct {
 	Database    string
 	Router      string
+	TimeZone    string
 	LogLevel    string
 	LogFormat   string
 	Bot         bots.Config
@@ -81,6 +83,7 @@ func (c *config) settings() []setting {
 		{"daily-budget", "ENTRAIDE_DAILY_BUDGET", "questions an expert is asked per 24 hours at most", (*intValue)(&c.Network.DailyBudget)},
 		{"escalate-after", "ENTRAIDE_ESCALATE_AFTER", "how long a question waits for an answer before more experts are asked (Go duration, such as 24h)", (*durationValue)(&c.Network.EscalateAfter)},
 		{"escalation-rounds", "ENTRAIDE_ESCALATION_ROUNDS", "how many times an unanswered question goes to new experts before it expires", (*intValue)(&c.Network.EscalationRounds)},
+		{"timezone", "ENTRAIDE_TIMEZONE", "time zone of experts' quiet hours (IANA name)", (*stringValue)(&c.TimeZone)},
 		{"console-room", "ENTRAIDE_CONSOLE_ROOM", "console room of lines that name none", (*stringValue)(&c.Console.Room)},
 		{"log-level", "ENTRAIDE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "ENTRAIDE_LOG_FORMAT", "text or json", (*stringValue)(&c.LogFormat)},
@@ -91,6 +94,7 @@ func defaultConfig() config {
 	return config{
 		Database:  sqlstore.DefaultDatabase,
 		Router:    "match",
+		TimeZone:  "Europe/Paris",
 		LogLevel:  "info",
 		LogFormat: "text",
 		Bot:       bots.DefaultConfig(),
@@ -129,6 +133,11 @@ func (c *config) Validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
+	}
+	if loc, err := time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_TIMEZONE=%q: want a time zone name such as Europe/Paris", c.TimeZone))
+	} else {
+		c.Network.Location = loc
 	}
 	if c.Router != "match" && c.Router != "topics" {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_ROUTER=%q: want match or topics", c.Router))

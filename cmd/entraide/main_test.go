@@ -139,6 +139,7 @@ func TestBadSettingsSayWhatToFix(t *testing.T) {
 		{env: map[string]string{"ENTRAIDE_ROUTE_LIMIT": "0"}, args: []string{"migrate"}, want: "route limit 0"},
 		{env: map[string]string{"ENTRAIDE_ESCALATE_AFTER": "demain"}, want: "ENTRAIDE_ESCALATE_AFTER"},
 		{env: map[string]string{"ENTRAIDE_ESCALATE_AFTER": "10s"}, args: []string{"migrate"}, want: "escalation delay"},
+		{env: map[string]string{"ENTRAIDE_TIMEZONE": "Mars/Olympus"}, args: []string{"migrate"}, want: "ENTRAIDE_TIMEZONE"},
 		{env: map[string]string{"ENTRAIDE_LOG_LEVEL": "loud"}, args: []string{"migrate"}, want: "ENTRAIDE_LOG_LEVEL"},
 		{env: map[string]string{"ENTRAIDE_LOG_FORMAT": "xml"}, args: []string{"migrate"}, want: "ENTRAIDE_LOG_FORMAT"},
 		{env: map[string]string{"ENTRAIDE_CONSOLE_ROOM": "general"}, args: []string{"migrate"}, want: "#general"},

@@ -35,6 +35,7 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"RouteLimitKeepsBestExperts":  testRouteLimit,
 		"DirectMessageQuestionOrigin": testDMOrigin,
 		"LearnerIsToldWhatHappened":   testLearner,
+		"QuietHoursAreRespected":      testQuiet,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -351,4 +352,20 @@ func testLearner(t *testing.T, f *fixture) {
 	if got := strings.Join(rec.log, "|"); got != want {
 		t.Fatalf("learner heard %q, want %q", got, want)
 	}
+}
+
+func testQuiet(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics")
+	quiet := must(core.ParseQuietHours("8-9")) // t0 is 08:30 UTC
+	must(f.n.SetQuiet(ctx, id("bob"), quiet))
+	if got := names(f.ask("alice", marche).Experts); got != "" {
+		t.Fatalf("asked during quiet hours: %q", got)
+	}
+	f.clock.Advance(time.Hour)
+	if got := names(f.ask("alice", marche+" (bis)").Experts); got != "bob" {
+		t.Fatalf("not asked after quiet hours: %q", got)
+	}
+	_, err := f.n.SetQuiet(ctx, id("nobody"), quiet)
+	wantErr(t, err, core.ErrNotFound)
 }

@@ -124,18 +124,19 @@ func testExperts(t *testing.T, s core.Store) {
 	}
 	away := t0.Add(48 * time.Hour)
 	e := core.Expert{Person: bob.ID, Topics: []string{"marchés publics", "achats"}, Languages: []string{"fr", "en"},
-		Organisation: "DAJ", Available: true, AwayUntil: away, DailyBudget: 4, UpdatedAt: t0}
+		Organisation: "DAJ", Available: true, AwayUntil: away, DailyBudget: 4, UpdatedAt: t0,
+		Quiet: core.QuietHours{From: 19 * 60, To: 0, Set: true}}
 	check(t, s.SaveExpert(ctx, e))
 	check(t, s.SaveExpert(ctx, core.Expert{Person: carol.ID, Topics: []string{"congés"}, Available: false, UpdatedAt: t0}))
 	got := must(s.Expert(ctx, bob.ID))
 	if fmt.Sprint(got.Topics) != "[marchés publics achats]" || fmt.Sprint(got.Languages) != "[en fr]" ||
-		got.Organisation != "DAJ" || !got.Available || !got.AwayUntil.Equal(away) || got.DailyBudget != 4 {
+		got.Organisation != "DAJ" || !got.Available || !got.AwayUntil.Equal(away) || got.DailyBudget != 4 || got.Quiet != e.Quiet {
 		t.Fatalf("Expert = %+v", got)
 	}
-	e.Topics, e.AwayUntil = []string{"achats"}, time.Time{}
+	e.Topics, e.AwayUntil, e.Quiet = []string{"achats"}, time.Time{}, core.QuietHours{}
 	check(t, s.SaveExpert(ctx, e))
 	got = must(s.Expert(ctx, bob.ID))
-	if fmt.Sprint(got.Topics) != "[achats]" || !got.AwayUntil.IsZero() {
+	if fmt.Sprint(got.Topics) != "[achats]" || !got.AwayUntil.IsZero() || got.Quiet.Set {
 		t.Fatalf("after update: %+v", got)
 	}
 	all := must(s.Experts(ctx))
