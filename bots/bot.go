@@ -112,9 +112,9 @@ func (b *Bot) Handle(ctx context.Context, ev Event) ([]Outgoing, error) {
 	if !ok {
 		return b.reply(ev, say(lang, msgUnknownCommand, code(b.cfg.Prefix+name), code(b.cfg.Prefix+"help"))), nil
 	}
+	b.log.Debug("command", "command", cmd.Name, "platform", ev.Platform, "event", ev.ID)
 	out, err := cmd.Handle(b, ctx, &Request{Event: ev, Name: name, Args: args, Lang: lang})
 	if err != nil {
-		b.log.Error("command failed", "command", cmd.Name, "platform", ev.Platform, "event", ev.ID, "err", err)
 		return b.reply(ev, say(lang, msgInternal)), fmt.Errorf("bots: %s: %w", cmd.Name, err)
 	}
 	return out, nil
