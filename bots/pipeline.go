@@ -31,6 +31,10 @@ type PipelineConfig struct {
 	// on PostgreSQL, where they claim different rows; SQLite has one
 	// writer and gains nothing.
 	Workers int
+	// Retention is how long handled events, sent messages and done jobs
+	// are kept (to recognise late duplicate deliveries) before Run purges
+	// them, once an hour; zero keeps everything.
+	Retention time.Duration
 	// BatchTx handles each claimed batch of events in one transaction,
 	// which saves a commit per event: right for SQLite's single writer.
 	// With concurrent writers (PostgreSQL), batches hold their locks
@@ -40,7 +44,7 @@ type PipelineConfig struct {
 
 // DefaultPipelineConfig returns the settings used when none are given.
 func DefaultPipelineConfig() PipelineConfig {
-	return PipelineConfig{Lease: 2 * time.Minute, Batch: 32, MaxAttempts: 8, Poll: time.Second, Workers: 1}
+	return PipelineConfig{Lease: 2 * time.Minute, Batch: 32, MaxAttempts: 8, Poll: time.Second, Workers: 1, Retention: 7 * 24 * time.Hour}
 }
 
 // Failpoint is called by a Pipeline at each step of its work, with the
@@ -143,6 +147,13 @@ func (p *Pipeline) Deliver(ctx context.Context, ev Event) error {
 // least every Poll.
 func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	if p.cfg.Retention > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.purgeHourly(ctx)
+		}()
+	}
 	for range p.cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -151,6 +162,39 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	return nil
+}
+
+// purgeHourly purges what is older than Retention, at start and then every
+// hour, until ctx is done.
+func (p *Pipeline) purgeHourly(ctx context.Context) {
+	ticker := time.NewTicker(time.Hour)
+	defer ticker.Stop()
+	for {
+		if err := p.Purge(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("purge failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// Purge deletes the handled events, sent messages and done jobs older than
+// Retention.
+func (p *Pipeline) Purge(ctx context.Context) error {
+	if p.cfg.Retention <= 0 {
+		return nil
+	}
+	n, err := p.queue.Purge(ctx, p.clock.Now().Add(-p.cfg.Retention))
+	if err != nil {
+		return fmt.Errorf("bots: pipeline: %w", err)
+	}
+	if n > 0 {
+		p.log.Info("purged old delivery rows", "rows", n, "retention", p.cfg.Retention)
+	}
 	return nil
 }
 

@@ -440,3 +440,62 @@ func BenchmarkAskThroughPipeline(b *testing.B) {
 		}
 	}
 }
+
+// TestPurgeKeepsWhatDedupeNeeds purges after the retention: old handled
+// events go, and then a late duplicate of one would be handled again, which
+// is why the retention (a week) outlasts every platform's redelivery.
+func TestPurgeKeepsWhatDedupeNeeds(t *testing.T) {
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) { testPurge(t, open(t)) })
+	}
+}
+
+func testPurge(t *testing.T, store *sqlstore.Store) {
+	ctx := context.Background()
+	clock := core.NewManualClock(t0)
+	sender := newPlatformFake()
+	p := newPipeline(t, store, clock, sender, "one", nil)
+	for _, ev := range scenario[:3] {
+		if err := p.Deliver(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(6 * 24 * time.Hour)
+	if err := p.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Within the retention, a duplicate is still recognised.
+	if err := p.Deliver(ctx, scenario[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if qs, _ := store.QuestionsAfter(ctx, 0, 10); len(qs) != 1 {
+		t.Fatalf("%d questions after a duplicate within the retention", len(qs))
+	}
+	clock.Advance(2 * 24 * time.Hour)
+	if err := p.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	for _, table := range []string{"inbox", "outbox"} {
+		var n int
+		if err := store.DB().Get(&n, "SELECT COUNT(*) FROM "+table); err != nil {
+			t.Fatal(err)
+		}
+		rows += n
+	}
+	// The escalation job of the question is pending for a day after t0 and
+	// done since: it went too. What remains is nothing.
+	if rows != 0 {
+		t.Fatalf("%d inbox and outbox rows left after the retention", rows)
+	}
+	// The question itself is data, not delivery: it stays.
+	if qs, _ := store.QuestionsAfter(ctx, 0, 10); len(qs) != 1 {
+		t.Fatalf("purge removed questions: %d left", len(qs))
+	}
+}

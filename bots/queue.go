@@ -64,6 +64,10 @@ type Queue interface {
 	// RetryJob releases a claimed job after a failed attempt.
 	RetryJob(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error
 
+	// Purge deletes the events handled, messages sent and jobs done before
+	// before, and reports how many rows went. Pending and failed rows stay.
+	Purge(ctx context.Context, before time.Time) (int64, error)
+
 	// Backlog counts the pending events and messages.
 	Backlog(ctx context.Context) (events, messages int, err error)
 }

@@ -255,3 +255,21 @@ func (s *Store) RetryJob(ctx context.Context, id int64, next time.Time, failed b
 	}
 	return nil
 }
+
+// Purge implements bots.Queue.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for _, q := range []string{
+		"DELETE FROM inbox WHERE state = 'done' AND done_at < ?",
+		"DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?",
+		"DELETE FROM jobs WHERE state = 'done' AND done_at < ?",
+	} {
+		res, err := s.exec(ctx, q, ts(before))
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: purge: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
