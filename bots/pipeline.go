@@ -272,30 +272,17 @@ func (p *Pipeline) runJobs(ctx context.Context) (int, error) {
 
 // runJob runs one job in one transaction with its effects and messages.
 func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
-	var flush func()
-	var jobErr error
-	err := p.queue.InTx(ctx, func(tx core.Store) error {
-		q := tx.(Queue)
-		if err := q.FinishJob(ctx, j.ID, p.cfg.Owner, p.clock.Now()); err != nil {
-			return err
-		}
-		bot, f := p.bot.In(tx)
-		flush = f
-		out, err := bot.HandleJob(ctx, j)
-		if err != nil {
-			jobErr = err
-			return err
-		}
-		if err := p.failpoint(StepHandled); err != nil {
-			return errCrash{err}
-		}
-		return q.PutOutgoing(ctx, out, p.clock.Now())
+	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
+		return p.unit(ctx, q,
+			func() error { return q.FinishJob(ctx, j.ID, p.cfg.Owner, p.clock.Now()) },
+			func() ([]Outgoing, error) { return bot.HandleJob(ctx, j) })
 	})
 	var crash errCrash
+	var botErr *errBot
 	switch {
 	case errors.As(err, &crash):
 		return crash.error
-	case errors.Is(err, core.ErrConflict) && jobErr == nil:
+	case errors.Is(err, core.ErrConflict) && !errors.As(err, &botErr):
 		return nil
 	case err != nil:
 		failed := j.Attempts+1 >= p.cfg.MaxAttempts
@@ -328,10 +315,23 @@ func (p *Pipeline) handleEvents(ctx context.Context) (int, error) {
 	return len(items), nil
 }
 
-// handleBatch handles claimed events in one transaction, which saves a
-// commit per event. When any of them fails it rolls back and reports
-// false, and each event is then handled in a transaction of its own.
-func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, error) {
+// errCrash marks failpoint errors, which stop the work instead of counting
+// as a failed attempt.
+type errCrash struct{ error }
+
+// errBot marks an error of the bot itself, with the apology it returned,
+// apart from the store's errors.
+type errBot struct {
+	err     error
+	apology []Outgoing
+}
+
+func (e *errBot) Error() string { return e.err.Error() }
+func (e *errBot) Unwrap() error { return e.err }
+
+// inTx runs work in one transaction of the queue, with the bot bound to it,
+// and returns the function that tells the learner, to call after commit.
+func (p *Pipeline) inTx(ctx context.Context, work func(q Queue, bot *Bot) error) (func(), error) {
 	var flush func()
 	err := p.queue.InTx(ctx, func(tx core.Store) error {
 		q, ok := tx.(Queue)
@@ -340,18 +340,43 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 		}
 		bot, f := p.bot.In(tx)
 		flush = f
+		return work(q, bot)
+	})
+	return flush, err
+}
+
+// unit is one claimed row's work inside a transaction: finish marks the row
+// done first (on PostgreSQL this locks it, so a second process that took
+// over a lapsed lease waits, then fails), produce runs the bot, and its
+// messages are queued.
+func (p *Pipeline) unit(ctx context.Context, q Queue, finish func() error, produce func() ([]Outgoing, error)) error {
+	if err := finish(); err != nil {
+		return err
+	}
+	out, err := produce()
+	if err != nil {
+		return &errBot{err: err, apology: out}
+	}
+	if err := p.failpoint(StepHandled); err != nil {
+		return errCrash{err}
+	}
+	return q.PutOutgoing(ctx, out, p.clock.Now())
+}
+
+// eventUnit is unit for a claimed event.
+func (p *Pipeline) eventUnit(ctx context.Context, q Queue, bot *Bot, item InboxItem) error {
+	return p.unit(ctx, q,
+		func() error { return q.FinishEvent(ctx, item.ID, p.cfg.Owner, p.clock.Now()) },
+		func() ([]Outgoing, error) { return bot.Handle(ctx, item.Event) })
+}
+
+// handleBatch handles claimed events in one transaction, which saves a
+// commit per event. When any of them fails it rolls back and reports
+// false, and each event is then handled in a transaction of its own.
+func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, error) {
+	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
 		for _, item := range items {
-			if err := q.FinishEvent(ctx, item.ID, p.cfg.Owner, p.clock.Now()); err != nil {
-				return err
-			}
-			out, err := bot.Handle(ctx, item.Event)
-			if err != nil {
-				return err
-			}
-			if err := p.failpoint(StepHandled); err != nil {
-				return errCrash{err}
-			}
-			if err := q.PutOutgoing(ctx, out, p.clock.Now()); err != nil {
+			if err := p.eventUnit(ctx, q, bot, item); err != nil {
 				return err
 			}
 		}
@@ -369,47 +394,22 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 	return true, p.failpoint(StepCommitted)
 }
 
-// errCrash marks failpoint errors, which stop the work instead of counting
-// as a failed attempt.
-type errCrash struct{ error }
-
 // handle handles one event in one transaction: the event is marked done,
 // the bot's effects are stored and its messages queued, all or nothing.
 func (p *Pipeline) handle(ctx context.Context, item InboxItem) error {
-	var flush func()
-	var handlerErr error
-	var apology []Outgoing
-	err := p.queue.InTx(ctx, func(tx core.Store) error {
-		q, ok := tx.(Queue)
-		if !ok {
-			return fmt.Errorf("bots: pipeline: the queue's transactions are not queues")
-		}
-		// Finish first: on PostgreSQL this locks the event's row, so a
-		// second process that took over a lapsed lease waits, then fails.
-		if err := q.FinishEvent(ctx, item.ID, p.cfg.Owner, p.clock.Now()); err != nil {
-			return err
-		}
-		bot, f := p.bot.In(tx)
-		flush = f
-		out, err := bot.Handle(ctx, item.Event)
-		if err != nil {
-			handlerErr, apology = err, out
-			return err
-		}
-		if err := p.failpoint(StepHandled); err != nil {
-			return errCrash{err}
-		}
-		return q.PutOutgoing(ctx, out, p.clock.Now())
-	})
+	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error { return p.eventUnit(ctx, q, bot, item) })
 	var crash errCrash
+	var botErr *errBot
 	switch {
 	case errors.As(err, &crash):
 		return crash.error
-	case errors.Is(err, core.ErrConflict) && handlerErr == nil:
+	case errors.As(err, &botErr):
+		return p.retryEvent(ctx, item, botErr.err, botErr.apology)
+	case errors.Is(err, core.ErrConflict):
 		p.log.Info("event handled elsewhere", "event", item.Event.ID)
 		return nil
 	case err != nil:
-		return p.retryEvent(ctx, item, err, apology)
+		return p.retryEvent(ctx, item, err, nil)
 	}
 	flush()
 	return p.failpoint(StepCommitted)
