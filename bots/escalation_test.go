@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"entraide/adapters/sqlstore/sqlstoretest"
-	"entraide/bots"
 	"entraide/core"
 )
 
@@ -19,45 +18,13 @@ func TestEscalation(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			store := open(t)
-			clock := core.NewManualClock(t0)
 			cfg := core.DefaultConfig()
 			cfg.RouteLimit = 1
-			net, err := core.NewNetwork(store, nil, clock, cfg)
+			c := newConversation(t, store, cfg)
+			say, after := c.say, c.after
+			net, err := core.NewNetwork(store, nil, c.clock, cfg)
 			if err != nil {
 				t.Fatal(err)
-			}
-			bot, err := bots.New(net, bots.DefaultConfig(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sender := newPlatformFake()
-			p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, bots.DefaultPipelineConfig(), nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			say := func(user, room, text string) {
-				t.Helper()
-				n++
-				if err := p.Deliver(ctx, event(n, user, room, text)); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.Drain(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			after := func(d time.Duration) string {
-				t.Helper()
-				before := len(sender.order)
-				clock.Advance(d)
-				if err := p.Drain(ctx); err != nil {
-					t.Fatal(err)
-				}
-				var got []string
-				for _, key := range sender.order[before:] {
-					got = append(got, sender.visible[key])
-				}
-				return strings.Join(got, "\n")
 			}
 			say("bob", "#general", "!expert marchés publics")
 			say("carol", "#general", "!expert marchés publics, achats")
@@ -102,52 +69,8 @@ func TestEscalation(t *testing.T) {
 // TestSnooze puts a question off and gets it back when asked, and only
 // while it still waits for the expert.
 func TestSnooze(t *testing.T) {
-	ctx := context.Background()
-	store := sqlstoretest.SQLite(t)
-	clock := core.NewManualClock(t0)
-	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := bots.New(net, bots.DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender := newPlatformFake()
-	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, bots.DefaultPipelineConfig(), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	say := func(user, room, text string) string {
-		t.Helper()
-		n++
-		before := len(sender.order)
-		if err := p.Deliver(ctx, event(n, user, room, text)); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Drain(ctx); err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, key := range sender.order[before:] {
-			got = append(got, sender.visible[key])
-		}
-		return strings.Join(got, "\n")
-	}
-	after := func(d time.Duration) string {
-		t.Helper()
-		before := len(sender.order)
-		clock.Advance(d)
-		if err := p.Drain(ctx); err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, key := range sender.order[before:] {
-			got = append(got, sender.visible[key])
-		}
-		return strings.Join(got, "\n")
-	}
+	c := newConversation(t, sqlstoretest.SQLite(t), core.DefaultConfig())
+	say, after := c.say, c.after
 	say("bob", "#general", "!expert marchés publics")
 	say("alice", "#general", "!ask Un marché public peut-il être reconduit ?")
 	if got := say("bob", "", "!snooze 3h"); !strings.Contains(got, "je vous rappellerai la question n°1 le 2026-11-02 12:00 UTC") {

@@ -83,7 +83,16 @@ var scenario = []bots.Event{
 
 func newPipeline(t *testing.T, store *sqlstore.Store, clock core.Clock, sender bots.Sender, owner string, fail bots.Failpoint) *bots.Pipeline {
 	t.Helper()
-	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	return buildPipeline(t, store, clock, core.DefaultConfig(), sender, fail, func(c *bots.PipelineConfig) {
+		c.Owner, c.Batch = owner, 2
+	})
+}
+
+// buildPipeline returns a pipeline over store with a bot on a network of
+// cfg, sending through sender; tune adjusts the pipeline's settings.
+func buildPipeline(t testing.TB, store *sqlstore.Store, clock core.Clock, cfg core.Config, sender bots.Sender, fail bots.Failpoint, tune func(*bots.PipelineConfig)) *bots.Pipeline {
+	t.Helper()
+	net, err := core.NewNetwork(store, nil, clock, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +100,61 @@ func newPipeline(t *testing.T, store *sqlstore.Store, clock core.Clock, sender b
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := bots.DefaultPipelineConfig()
-	cfg.Owner = owner
-	cfg.Batch = 2
-	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, cfg, nil, fail)
+	pcfg := bots.DefaultPipelineConfig()
+	if tune != nil {
+		tune(&pcfg)
+	}
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, pcfg, nil, fail)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// conversation drives a pipeline as people would, on a fake clock, and
+// tells what each step sent.
+type conversation struct {
+	t      *testing.T
+	p      *bots.Pipeline
+	clock  *core.ManualClock
+	sender *platformFake
+	n      int
+}
+
+func newConversation(t *testing.T, store *sqlstore.Store, cfg core.Config) *conversation {
+	c := &conversation{t: t, clock: core.NewManualClock(t0), sender: newPlatformFake()}
+	c.p = buildPipeline(t, store, c.clock, cfg, c.sender, nil, nil)
+	return c
+}
+
+// say delivers what user wrote in room ("" for a DM) and returns what the
+// bot sent because of it, one message a line.
+func (c *conversation) say(user, room, text string) string {
+	c.t.Helper()
+	c.n++
+	return c.sent(func() error { return c.p.Deliver(context.Background(), event(c.n, user, room, text)) })
+}
+
+// after moves the clock by d and returns what the bot sent meanwhile.
+func (c *conversation) after(d time.Duration) string {
+	c.t.Helper()
+	return c.sent(func() error { c.clock.Advance(d); return nil })
+}
+
+func (c *conversation) sent(do func() error) string {
+	c.t.Helper()
+	before := len(c.sender.order)
+	if err := do(); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.p.Drain(context.Background()); err != nil {
+		c.t.Fatal(err)
+	}
+	var got []string
+	for _, key := range c.sender.order[before:] {
+		got = append(got, c.sender.visible[key])
+	}
+	return strings.Join(got, "\n")
 }
 
 // crashAt returns a failpoint that fails the n-th time step is reached, and
@@ -384,21 +440,9 @@ func TestBatchedHandling(t *testing.T) {
 
 func newBatchPipeline(t *testing.T, store *sqlstore.Store, clock core.Clock, sender bots.Sender, owner string, fail bots.Failpoint) *bots.Pipeline {
 	t.Helper()
-	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := bots.New(net, bots.DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := bots.DefaultPipelineConfig()
-	cfg.Owner, cfg.BatchTx = owner, true
-	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, cfg, nil, fail)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return buildPipeline(t, store, clock, core.DefaultConfig(), sender, fail, func(c *bots.PipelineConfig) {
+		c.Owner, c.BatchTx = owner, true
+	})
 }
 
 // BenchmarkAskThroughPipeline measures one question from Deliver to its
