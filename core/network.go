@@ -23,13 +23,16 @@ type Config struct {
 	// EscalationRounds is how many times an unanswered question is sent to
 	// new experts before it expires.
 	EscalationRounds int
-	// Location is the time zone of quiet hours; nil is UTC.
+	// Location is the time zone of quiet hours and digests; nil is UTC.
 	Location *time.Location
+	// Bulletin tunes job offers, events and subscriptions; the zero value
+	// takes DefaultBulletinConfig.
+	Bulletin BulletinConfig
 }
 
 // DefaultConfig returns the settings used when none are given.
 func DefaultConfig() Config {
-	return Config{RouteLimit: 3, DailyBudget: 5, EscalateAfter: 24 * time.Hour, EscalationRounds: 1}
+	return Config{RouteLimit: 3, DailyBudget: 5, EscalateAfter: 24 * time.Hour, EscalationRounds: 1, Bulletin: DefaultBulletinConfig()}
 }
 
 // Validate reports settings out of range.
@@ -45,6 +48,9 @@ func (c Config) Validate() error {
 	}
 	if c.EscalationRounds < 0 || c.EscalationRounds > 10 {
 		return fmt.Errorf("%w: escalation rounds %d: want 0 to 10", ErrInvalid, c.EscalationRounds)
+	}
+	if c.Bulletin != (BulletinConfig{}) {
+		return c.Bulletin.Validate()
 	}
 	return nil
 }
@@ -105,6 +111,9 @@ func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, 
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("core: new network: %w", err)
+	}
+	if cfg.Bulletin == (BulletinConfig{}) {
+		cfg.Bulletin = DefaultBulletinConfig()
 	}
 	if router == nil {
 		router = TopicRouter{}

@@ -86,6 +86,74 @@ type Store interface {
 	// after, by id.
 	AnswersAfter(ctx context.Context, after AnswerID, limit int) ([]Answer, error)
 
+	// SetRoomAnnounce says which kinds of bulletin items are announced in a
+	// room (none when kinds is empty), attaching the room to the default
+	// community on first sight.
+	SetRoomAnnounce(ctx context.Context, room Room, kinds []ItemKind, at time.Time) error
+	// AnnounceRooms returns the rooms of a community where items of kind
+	// are announced.
+	AnnounceRooms(ctx context.Context, community CommunityID, kind ItemKind) ([]Room, error)
+
+	// CreateOffer stores a new job offer and returns it with its id. An
+	// imported offer whose (Source, SourceID) is already stored fails with
+	// ErrConflict.
+	CreateOffer(ctx context.Context, o Offer) (Offer, error)
+	// UpdateOffer replaces a stored offer's fields.
+	UpdateOffer(ctx context.Context, o Offer) error
+	// Offer returns one offer.
+	Offer(ctx context.Context, id OfferID) (Offer, error)
+	// OfferBySource returns the offer imported from source under sourceID.
+	OfferBySource(ctx context.Context, source, sourceID string) (Offer, error)
+	// OpenOffers returns up to limit offers of a community (every
+	// community when community is 0) still listed at at, newest first.
+	OpenOffers(ctx context.Context, community CommunityID, at time.Time, limit int) ([]Offer, error)
+	// OffersPostedSince returns the offers posted at or after since, still
+	// listed at at, oldest first.
+	OffersPostedSince(ctx context.Context, since, at time.Time) ([]Offer, error)
+	// SaveOffer records that a person keeps an offer, to be reminded before
+	// it closes; saving twice keeps one.
+	SaveOffer(ctx context.Context, offer OfferID, person PersonID, at time.Time) error
+	// OfferSavers returns who saved an offer, by person id.
+	OfferSavers(ctx context.Context, offer OfferID) ([]PersonID, error)
+
+	// CreateEvent stores a new event and returns it with its id. An
+	// imported event whose (Source, SourceID) is already stored fails with
+	// ErrConflict.
+	CreateEvent(ctx context.Context, e Event) (Event, error)
+	// UpdateEvent replaces a stored event's fields.
+	UpdateEvent(ctx context.Context, e Event) error
+	// Event returns one event.
+	Event(ctx context.Context, id EventID) (Event, error)
+	// EventBySource returns the event imported from source under sourceID.
+	EventBySource(ctx context.Context, source, sourceID string) (Event, error)
+	// EventsBetween returns up to limit events of a community (every
+	// community when community is 0) that end after from and start before
+	// to, by start.
+	EventsBetween(ctx context.Context, community CommunityID, from, to time.Time, limit int) ([]Event, error)
+	// EventsPostedSince returns the events posted at or after since that
+	// end after at, oldest first.
+	EventsPostedSince(ctx context.Context, since, at time.Time) ([]Event, error)
+	// SetRSVP records a person's answer to an event, replacing an earlier
+	// one.
+	SetRSVP(ctx context.Context, r RSVP) error
+	// RSVPs returns the answers to an event, oldest first.
+	RSVPs(ctx context.Context, event EventID) ([]RSVP, error)
+
+	// CreateSubscription stores a subscription and returns it with its id.
+	CreateSubscription(ctx context.Context, s Subscription) (Subscription, error)
+	// DeleteSubscription removes one of a person's subscriptions.
+	DeleteSubscription(ctx context.Context, person PersonID, id SubscriptionID) error
+	// Subscriptions returns a person's subscriptions (everyone's when person
+	// is 0) with one of the given frequencies (any when none is given), by id.
+	Subscriptions(ctx context.Context, person PersonID, freqs ...Frequency) ([]Subscription, error)
+	// AddNotice records that a person was told of an item, by DM at once
+	// (digest false) or in a digest, and reports false when they already
+	// were.
+	AddNotice(ctx context.Context, n Notice) (bool, error)
+	// CountNotices counts the items a person was told of at once, at or
+	// after since.
+	CountNotices(ctx context.Context, person PersonID, since time.Time) (int, error)
+
 	// ScheduleJob stores a job to run at j.RunAt, unless a job with the same
 	// key is already stored.
 	ScheduleJob(ctx context.Context, j Job) error

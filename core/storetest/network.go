@@ -36,6 +36,11 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"DirectMessageQuestionOrigin": testDMOrigin,
 		"LearnerIsToldWhatHappened":   testLearner,
 		"QuietHoursAreRespected":      testQuiet,
+		"AnnounceOnceWithinBudget":    testAnnounceOnce,
+		"NextDigest":                  testNextDigest,
+		"RemindEvent":                 testRemindEvent,
+		"ImportIdempotent":            testImportIdempotent,
+		"SubscribeRules":              testSubscribeRules,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -43,6 +48,7 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 			clock := core.NewManualClock(t0)
 			cfg := core.DefaultConfig()
 			cfg.DailyBudget = 2
+			cfg.Bulletin.NoticeBudget = 1
 			router := newRouter()
 			n, err := core.NewNetwork(s, router, clock, cfg)
 			check(t, err)

@@ -25,15 +25,18 @@ var t0 = time.Date(2026, 3, 9, 8, 30, 0, 123456000, time.UTC)
 // Run runs the store contract.
 func Run(t *testing.T, open Open) {
 	tests := map[string]func(*testing.T, core.Store){
-		"People":      testPeople,
-		"Rooms":       testRooms,
-		"Experts":     testExperts,
-		"Questions":   testQuestions,
-		"Routings":    testRoutings,
-		"Answers":     testAnswers,
-		"Tx":          testTx,
-		"Checkpoints": testCheckpoints,
-		"Concurrent":  testConcurrent,
+		"People":        testPeople,
+		"Rooms":         testRooms,
+		"Experts":       testExperts,
+		"Questions":     testQuestions,
+		"Routings":      testRoutings,
+		"Answers":       testAnswers,
+		"Tx":            testTx,
+		"Checkpoints":   testCheckpoints,
+		"Concurrent":    testConcurrent,
+		"Offers":        testOffers,
+		"Events":        testEvents,
+		"Subscriptions": testSubscriptions,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
