@@ -22,6 +22,9 @@ type Config struct {
 	Prefix string
 	// Lang is the language used with people who chose none.
 	Lang string
+	// PublicURL is where entraide's web pages are served (calendars), such
+	// as https://entraide.example.gouv.fr; empty when they are not.
+	PublicURL string
 }
 
 // DefaultConfig returns the settings used when none are given.
@@ -232,6 +235,9 @@ func (b *Bot) requests(q core.Question, asker core.Person, experts []core.Person
 
 // HandleJob runs a scheduled job and returns the messages it causes.
 func (b *Bot) HandleJob(ctx context.Context, j core.Job) ([]Outgoing, error) {
+	if out, handled, err := b.handleBulletinJob(ctx, j); handled {
+		return out, err
+	}
 	switch j.Kind {
 	case core.JobEscalate:
 		id, round, err := core.ParseEscalationJob(j)
@@ -483,6 +489,15 @@ func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
 		b.cmd("back"),
 		b.cmd("quiet 19-8"),
 		b.cmd("resolve 12"),
+		b.cmd("offer"),
+		b.cmd("offers"),
+		b.cmd("save 12"),
+		b.cmd("event"),
+		b.cmd("events"),
+		b.cmd("rsvp 12 "+word(l, msgRSVPYes)),
+		b.cmd("subscribe offers weekly lieu:Lyon"),
+		b.cmd("subscriptions"),
+		b.cmd("announce offers events"),
 		b.cmd("lang en"),
 		b.cmd("help"),
 	)), nil

@@ -43,6 +43,33 @@ type Message struct {
 	// Actions are buttons offered under the message, where the platform has
 	// them; the text always says how to do the same with a command.
 	Actions []Action
+	// Card is a structured announcement (a job offer, an event) shown after
+	// the spans; nil for none.
+	Card *Card `json:",omitempty"`
+}
+
+// Card is a structured announcement: a title, labelled fields, a longer
+// text. Adapters render it natively where the platform can (an HTML block
+// for Matrix, a Block Kit section with fields for Slack, an embed for
+// Discord) and as lines of text elsewhere. Every text in a card is
+// untrusted (imported feeds, what agents typed): adapters escape it like a
+// Quote, so it never pings anyone or carries markup.
+type Card struct {
+	Title string
+	// URL is where the title links to: an http or https address, or empty.
+	URL string
+	// Fields are short labelled values, such as "Lieu" and "Lyon".
+	Fields []CardField
+	// Body is the longer text, such as a description; adapters cut it to
+	// the platform's limits.
+	Body string
+	// Footer is a short line under the card, such as "Offre 3".
+	Footer string
+}
+
+// CardField is one labelled value of a card.
+type CardField struct {
+	Label, Value string
 }
 
 // ActionKind says what pressing a button does.
@@ -112,6 +139,32 @@ func (m Message) PlainText() string {
 		default:
 			b.WriteString(s.Text)
 		}
+	}
+	if c := m.Card; c != nil {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(c.PlainText())
+	}
+	return b.String()
+}
+
+// PlainText renders the card as lines of text: the title (and its link),
+// one line per field, the body, the footer.
+func (c Card) PlainText() string {
+	var b strings.Builder
+	b.WriteString(c.Title)
+	if c.URL != "" {
+		b.WriteString(" <" + c.URL + ">")
+	}
+	for _, f := range c.Fields {
+		b.WriteString("\n" + f.Label + ": " + f.Value)
+	}
+	if c.Body != "" {
+		b.WriteString("\n" + c.Body)
+	}
+	if c.Footer != "" {
+		b.WriteString("\n" + c.Footer)
 	}
 	return b.String()
 }

@@ -436,4 +436,3 @@ func (s *Store) CountNotices(ctx context.Context, person core.PersonID, since ti
 	}
 	return n, nil
 }
-
