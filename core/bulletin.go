@@ -105,12 +105,26 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
+// controls removes control characters (but new lines and tabs) and the
+// bidirectional overrides that could make a text read backwards.
+func controls(v string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0), r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return -1
+		}
+		return r
+	}, v)
+}
+
 // cleanField trims a one-line field and checks its length and encoding.
 func cleanField(name, v string, max int) (string, error) {
-	v = strings.Join(strings.Fields(v), " ")
 	if !utf8.ValidString(v) {
 		return "", fieldErr(name, "not valid UTF-8")
 	}
+	v = strings.Join(strings.Fields(controls(v)), " ")
 	if len(v) > max {
 		return "", fieldErr(name, "%d bytes, at most %d", len(v), max)
 	}
@@ -119,10 +133,10 @@ func cleanField(name, v string, max int) (string, error) {
 
 // cleanText trims a multi-line text and checks its length and encoding.
 func cleanText(name, v string, max int) (string, error) {
-	v = strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
 	if !utf8.ValidString(v) {
 		return "", fieldErr(name, "not valid UTF-8")
 	}
+	v = strings.TrimSpace(controls(strings.ReplaceAll(v, "\r\n", "\n")))
 	if len(v) > max {
 		return "", fieldErr(name, "%d bytes, at most %d", len(v), max)
 	}
@@ -143,7 +157,13 @@ func CheckLink(field, link string) (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(link, " \t\n<>\"") {
 		return "", fieldErr(field, "%q is not a web address (want https://...)", link)
 	}
-	return u.String(), nil
+	// Escaping may lengthen the address: check the length of what is kept,
+	// so that a normalized link stays normal.
+	if out := u.String(); len(out) > MaxLinkLen {
+		return "", fieldErr(field, "%d bytes once escaped, at most %d", len(out), MaxLinkLen)
+	} else {
+		return out, nil
+	}
 }
 
 // Normalize trims o's fields, checks them and sets Expires. It fails with a
@@ -254,7 +274,7 @@ func (e *Event) Normalize() error {
 	if e.TimeZone == "" {
 		e.TimeZone = "UTC"
 	}
-	if _, err := time.LoadLocation(e.TimeZone); err != nil {
+	if _, err := time.LoadLocation(e.TimeZone); err != nil || e.TimeZone == "Local" {
 		return fieldErr("timezone", "%q is not a time zone (want Europe/Paris, America/Cayenne...)", e.TimeZone)
 	}
 	if e.Capacity < 0 || e.Capacity > MaxCapacity {
