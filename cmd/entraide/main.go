@@ -22,6 +22,7 @@ import (
 	_ "time/tzdata" // time zones even where the system has none
 
 	"entraide/adapters/console"
+	"entraide/adapters/feeds"
 	"entraide/adapters/sqlstore"
 	"entraide/bots"
 	"entraide/core"
@@ -63,6 +64,11 @@ type config struct {
 	Network     core.Config
 	Console     console.Config
 	consoleEcho bool
+	// Offer feeds and calendars to import, comma-separated addresses.
+	Feeds, Calendars string
+	FeedInterval     time.Duration
+	// HTTPAddr is where calendars are served ("" for nowhere).
+	HTTPAddr string
 }
 
 // setting is one configuration variable: its flag, environment variable and
@@ -84,6 +90,15 @@ func (c *config) settings() []setting {
 		{"escalate-after", "ENTRAIDE_ESCALATE_AFTER", "how long a question waits for an answer before more experts are asked (Go duration, such as 24h)", (*durationValue)(&c.Network.EscalateAfter)},
 		{"escalation-rounds", "ENTRAIDE_ESCALATION_ROUNDS", "how many times an unanswered question goes to new experts before it expires", (*intValue)(&c.Network.EscalationRounds)},
 		{"timezone", "ENTRAIDE_TIMEZONE", "time zone of experts' quiet hours (IANA name)", (*stringValue)(&c.TimeZone)},
+		{"event-reminder", "ENTRAIDE_EVENT_REMINDER", "how long before an event those who answered going or maybe are reminded", (*durationValue)(&c.Network.Bulletin.EventReminder)},
+		{"offer-reminder", "ENTRAIDE_OFFER_REMINDER", "how long before an offer closes those who saved it are reminded", (*durationValue)(&c.Network.Bulletin.OfferReminder)},
+		{"notice-budget", "ENTRAIDE_NOTICE_BUDGET", "offers and events a subscriber hears of at once per 24 hours at most; the rest waits for the daily digest", (*intValue)(&c.Network.Bulletin.NoticeBudget)},
+		{"digest-hour", "ENTRAIDE_DIGEST_HOUR", "hour (0-23, in ENTRAIDE_TIMEZONE) of the daily and weekly (Monday) digests of subscriptions", (*intValue)(&c.Network.Bulletin.DigestHour)},
+		{"feeds", "ENTRAIDE_FEEDS", "job offer feeds to import (RSS, Atom or JSON Feed addresses, comma-separated)", (*stringValue)(&c.Feeds)},
+		{"calendars", "ENTRAIDE_CALENDARS", "event calendars to import (iCalendar addresses, comma-separated)", (*stringValue)(&c.Calendars)},
+		{"feed-interval", "ENTRAIDE_FEED_INTERVAL", "time between two polls of a feed or calendar", (*durationValue)(&c.FeedInterval)},
+		{"http-addr", "ENTRAIDE_HTTP_ADDR", "address to serve calendars on, such as :8080 (none when empty)", (*stringValue)(&c.HTTPAddr)},
+		{"public-url", "ENTRAIDE_PUBLIC_URL", "address where people reach that server, such as https://entraide.example.gouv.fr, for links in messages", (*stringValue)(&c.Bot.PublicURL)},
 		{"console-room", "ENTRAIDE_CONSOLE_ROOM", "console room of lines that name none", (*stringValue)(&c.Console.Room)},
 		{"log-level", "ENTRAIDE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "ENTRAIDE_LOG_FORMAT", "text or json", (*stringValue)(&c.LogFormat)},
@@ -92,14 +107,15 @@ func (c *config) settings() []setting {
 
 func defaultConfig() config {
 	return config{
-		Database:  sqlstore.DefaultDatabase,
-		Router:    "match",
-		TimeZone:  "Europe/Paris",
-		LogLevel:  "info",
-		LogFormat: "text",
-		Bot:       bots.DefaultConfig(),
-		Network:   core.DefaultConfig(),
-		Console:   console.DefaultConfig(),
+		Database:     sqlstore.DefaultDatabase,
+		Router:       "match",
+		TimeZone:     "Europe/Paris",
+		LogLevel:     "info",
+		LogFormat:    "text",
+		Bot:          bots.DefaultConfig(),
+		Network:      core.DefaultConfig(),
+		Console:      console.DefaultConfig(),
+		FeedInterval: feeds.DefaultInterval,
 	}
 }
 
@@ -144,6 +160,20 @@ func (c *config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	if _, err := feeds.ParseSources(c.Feeds, core.KindOffer); err != nil {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_FEEDS: %v", err))
+	}
+	if _, err := feeds.ParseSources(c.Calendars, core.KindEvent); err != nil {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_CALENDARS: %v", err))
+	}
+	if c.FeedInterval < time.Minute {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_FEED_INTERVAL=%s: want at least 1m", c.FeedInterval))
+	}
+	if c.Bot.PublicURL != "" {
+		if _, err := core.CheckLink("public-url", c.Bot.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("ENTRAIDE_PUBLIC_URL=%q: want an http or https address", c.Bot.PublicURL))
+		}
 	}
 	for _, v := range []interface{ Validate() error }{c.Bot, c.Network, c.Console} {
 		if err := v.Validate(); err != nil {
@@ -281,6 +311,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	if err := net.ScheduleDigests(ctx); err != nil {
+		return err
+	}
 	switch command {
 	case "demo":
 		cfg.Console.Echo = true
@@ -302,11 +335,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, pipelineConfig(store.Dialect()), log, nil); err != nil {
 				return err
 			}
-			return serve(ctx, pipe, adapters, log)
+			return serve(ctx, pipe, adapters, background(cfg, net, log), log)
 		}
 		log.Info("no platform configured: reading the console on standard input")
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		for _, r := range background(cfg, net, log) {
+			go func() {
+				if err := r.run(ctx); err != nil && ctx.Err() == nil {
+					log.Error(r.name+" stopped", "err", err)
+				}
+			}()
+		}
 	}
 	return runConsole(ctx, cfg, bot, store, log, stdin, stdout)
+}
+
+// runner is work that goes on beside the platforms until its context ends.
+type runner struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// background returns the work cfg asks for besides the platforms: importing
+// feeds and calendars, serving calendars over HTTP.
+func background(cfg config, net *core.Network, log *slog.Logger) []runner {
+	var out []runner
+	offers, _ := feeds.ParseSources(cfg.Feeds, core.KindOffer)
+	calendars, _ := feeds.ParseSources(cfg.Calendars, core.KindEvent)
+	if sources := append(offers, calendars...); len(sources) > 0 {
+		p := &feeds.Poller{Net: net, Fetcher: &feeds.Fetcher{}, Sources: sources, Interval: cfg.FeedInterval, Log: log}
+		out = append(out, runner{"feeds", p.Run})
+	}
+	if cfg.HTTPAddr != "" {
+		h := webHandler(net, log)
+		out = append(out, runner{"web", func(ctx context.Context) error { return serveWeb(ctx, cfg.HTTPAddr, h, log) }})
+	}
+	return out
 }
 
 // platformAdapter is a chat platform entraide serves: it delivers what
@@ -318,12 +383,21 @@ type platformAdapter interface {
 
 // serve runs the pipeline and every adapter until ctx ends or one of them
 // fails, then stops them all.
-func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter, log *slog.Logger) error {
+func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter, extra []runner, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, len(adapters)+1)
+	errs := make(chan error, len(adapters)+len(extra)+1)
 	var names []string
 	go func() { errs <- pipe.Run(ctx) }()
+	for _, r := range extra {
+		go func() {
+			err := r.run(ctx)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", r.name, err)
+			}
+			errs <- err
+		}()
+	}
 	for _, a := range adapters {
 		names = append(names, string(a.Platform()))
 		go func() {
@@ -336,7 +410,7 @@ func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter,
 	}
 	log.Info("entraide is serving", "platforms", strings.Join(names, ","))
 	var first error
-	for range len(adapters) + 1 {
+	for range len(adapters) + len(extra) + 1 {
 		err := <-errs
 		if err != nil && first == nil && ctx.Err() == nil {
 			first = err

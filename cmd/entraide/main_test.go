@@ -200,3 +200,18 @@ func TestAskSuggestsAResolvedAnswer(t *testing.T) {
 		t.Fatalf("the first question got a suggestion of its own:\n%s", out)
 	}
 }
+
+// TestREADMEListsEverySetting keeps the README's configuration reference
+// complete.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig()
+	for _, s := range cfg.settings() {
+		if !strings.Contains(string(readme), "`"+s.env+"`") {
+			t.Errorf("README.md does not document %s", s.env)
+		}
+	}
+}

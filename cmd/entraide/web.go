@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"entraide/adapters/feeds"
+	"entraide/core"
+)
+
+// webHandler serves what entraide publishes over HTTP: the calendar of
+// events to subscribe to, one event as a .ics file to add to a diary, and a
+// health check.
+func webHandler(net *core.Network, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /calendar.ics", func(w http.ResponseWriter, r *http.Request) {
+		now := net.Clock().Now()
+		events, err := net.Calendar(r.Context(), now.AddDate(0, -3, 0), now.AddDate(1, 0, 0))
+		if err != nil {
+			log.Error("calendar", "err", err)
+			http.Error(w, "the calendar is unavailable, try again later", http.StatusServiceUnavailable)
+			return
+		}
+		serveICS(w, r, "entraide.ics", func(b *bytes.Buffer) error {
+			return feeds.WriteCalendar(b, "entraide", events, eventUID)
+		})
+	})
+	mux.HandleFunc("GET /events/{file}", func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+		id, err := strconv.ParseInt(name, 10, 64)
+		if !ok || err != nil || id <= 0 {
+			http.Error(w, "no such event: want /events/<number>.ics", http.StatusNotFound)
+			return
+		}
+		e, err := net.Store().Event(r.Context(), core.EventID(id))
+		if errors.Is(err, core.ErrNotFound) {
+			http.Error(w, "no such event", http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			log.Error("event", "id", id, "err", err)
+			http.Error(w, "the event is unavailable, try again later", http.StatusServiceUnavailable)
+			return
+		}
+		serveICS(w, r, fmt.Sprintf("evenement-%d.ics", id), func(b *bytes.Buffer) error {
+			return feeds.WriteEvent(b, e, eventUID(e))
+		})
+	})
+	return mux
+}
+
+// eventUID is the stable UID of an event in the calendars entraide serves:
+// the source's UID for an imported event, so that a diary that has both
+// sees one event.
+func eventUID(e core.Event) string {
+	if e.Source != "" {
+		if uid, _, ok := strings.Cut(e.SourceID, "/"); ok && uid != "" {
+			return uid + "/" + e.Start.UTC().Format("20060102T150405Z")
+		}
+		return e.SourceID
+	}
+	return fmt.Sprintf("event-%d@entraide", e.ID)
+}
+
+func serveICS(w http.ResponseWriter, r *http.Request, filename string, write func(*bytes.Buffer) error) {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		http.Error(w, "the calendar could not be written", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", `inline; filename="`+filename+`"`)
+	w.Header().Set("Cache-Control", "max-age=300")
+	http.ServeContent(w, r, filename, time.Time{}, bytes.NewReader(b.Bytes()))
+}
+
+// serveWeb serves h on addr until ctx ends, then shuts down gracefully.
+func serveWeb(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("ENTRAIDE_HTTP_ADDR=%q: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	log.Info("serving calendars", "addr", ln.Addr().String())
+	errs := make(chan error, 1)
+	go func() { errs <- srv.Serve(ln) }()
+	select {
+	case err := <-errs:
+		return err
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shut)
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"entraide/adapters/feeds"
+	"entraide/adapters/sqlstore/sqlstoretest"
+	"entraide/core"
+)
+
+// TestCalendarServed serves the events posted in chat as a calendar and as
+// one .ics per event, which parse back to the same events.
+func TestCalendarServed(t *testing.T) {
+	ctx := context.Background()
+	store := sqlstoretest.SQLite(t)
+	clock := core.NewManualClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	posted, err := net.PostEvent(ctx, core.Identity{Platform: "test", User: "alice"}, "alice", core.Room{}, core.Event{
+		Title: "Atelier ; achats, responsables", Organiser: "DITP", Place: "Lyon, salle 2",
+		Start: time.Date(2026, 12, 3, 14, 0, 0, 0, paris), End: time.Date(2026, 12, 3, 16, 0, 0, 0, paris),
+		TimeZone: "Europe/Paris", Description: "Ligne 1\nLigne 2 \\ fin", Link: "https://webconf.example.gouv.fr/a",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(webHandler(net, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	get := func(path string) (int, string, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+	for _, path := range []string{"/calendar.ics", "/events/1.ics"} {
+		code, ctype, body := get(path)
+		if code != 200 || !strings.HasPrefix(ctype, "text/calendar") {
+			t.Fatalf("%s: %d %s", path, code, ctype)
+		}
+		events, problems, err := feeds.ParseEvents([]byte(body), "x", clock.Now(), clock.Now().AddDate(1, 0, 0), clock.Now())
+		if err != nil || len(problems) != 0 || len(events) != 1 {
+			t.Fatalf("%s: %d events, %v, %v\n%s", path, len(events), problems, err, body)
+		}
+		e := events[0]
+		if e.Title != posted.Title || e.Place != posted.Place || e.Organiser != posted.Organiser || e.Description != posted.Description ||
+			!e.Start.Equal(posted.Start) || !e.End.Equal(posted.End) || e.TimeZone != "Europe/Paris" || e.Link != posted.Link {
+			t.Fatalf("%s: read back %+v, want %+v", path, e, posted)
+		}
+	}
+	for _, path := range []string{"/events/2.ics", "/events/x.ics", "/events/1", "/nothing"} {
+		if code, _, _ := get(path); code != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", path, code)
+		}
+	}
+	if code, _, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+}
