@@ -25,7 +25,8 @@ func roomOf(ev Event) core.Room {
 	return core.Room{Platform: ev.Platform, ID: ev.Room}
 }
 
-// postError turns a mistake in a post into a short reply naming the field.
+// postError turns a mistake in a post into a short reply naming the field
+// and what it wants, in the reader's language.
 func (b *Bot) postError(ev Event, lang string, err error, usage Span) ([]Outgoing, error) {
 	var pe *PostError
 	var fe *core.FieldError
@@ -33,15 +34,28 @@ func (b *Bot) postError(ev Event, lang string, err error, usage Span) ([]Outgoin
 	case errors.As(err, &pe) && pe.Reason == "unknown":
 		return b.reply(ev, say(lang, msgPostUnknownField, code(pe.Field), usage)), nil
 	case errors.As(err, &pe) && pe.Reason == "missing":
-		return b.reply(ev, say(lang, msgPostMissing, code(pe.Field), usage)), nil
+		return b.reply(ev, say(lang, msgPostMissing, code(fieldWord(lang, pe.Field)), usage)), nil
 	case errors.As(err, &pe):
 		return b.reply(ev, say(lang, msgPostBadField, code(pe.Field), plain(word(lang, fieldHint(pe.Reason))))), nil
+	case errors.As(err, &fe) && fe.Reason == "missing":
+		return b.reply(ev, say(lang, msgPostMissing, code(fieldWord(lang, fe.Field)), usage)), nil
 	case errors.As(err, &fe):
-		key := msgPostBadField
-		if fe.Reason == "missing" {
-			return b.reply(ev, say(lang, msgPostMissing, code(fieldWord(lang, fe.Field)), usage)), nil
+		hint := msgHintText
+		switch {
+		case strings.Contains(fe.Reason, "bytes"):
+			hint = msgHintShorter
+		case fe.Reason == "already past":
+			hint = msgHintFuture
+		case fe.Field == "link":
+			hint = msgHintLink
+		case fe.Field == "end":
+			hint = msgHintEnd
+		case fe.Field == "timezone":
+			hint = msgHintTimeZone
+		case fe.Field == "capacity":
+			hint = msgHintNumber
 		}
-		return b.reply(ev, say(lang, key, code(fieldWord(lang, fe.Field)), plain(fe.Reason))), nil
+		return b.reply(ev, say(lang, msgPostBadField, code(fieldWord(lang, fe.Field)), plain(word(lang, hint)))), nil
 	}
 	return nil, err
 }

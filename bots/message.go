@@ -67,6 +67,19 @@ type Card struct {
 	Footer string
 }
 
+// Link returns the card's URL when it is an absolute http or https address
+// without spaces or angle brackets, and "" otherwise: only such a link may
+// be shown or made clickable.
+func (c Card) Link() string {
+	u := c.URL
+	lower := strings.ToLower(u)
+	if (!strings.HasPrefix(lower, "https://") && !strings.HasPrefix(lower, "http://")) || len(u) > 2048 ||
+		strings.ContainsAny(u, " \t\r\n<>\"'`|") || len(strings.TrimPrefix(strings.TrimPrefix(lower, "https://"), "http://")) == 0 {
+		return ""
+	}
+	return u
+}
+
 // CardField is one labelled value of a card.
 type CardField struct {
 	Label, Value string
@@ -154,8 +167,8 @@ func (m Message) PlainText() string {
 func (c Card) PlainText() string {
 	var b strings.Builder
 	b.WriteString(c.Title)
-	if c.URL != "" {
-		b.WriteString(" <" + c.URL + ">")
+	if link := c.Link(); link != "" {
+		b.WriteString(" <" + link + ">")
 	}
 	for _, f := range c.Fields {
 		b.WriteString("\n" + f.Label + ": " + f.Value)

@@ -10,6 +10,10 @@ const (
 	msgHintNumber           msgKey = "hint_number"
 	msgHintTimeZone         msgKey = "hint_timezone"
 	msgHintText             msgKey = "hint_text"
+	msgHintShorter          msgKey = "hint_shorter"
+	msgHintFuture           msgKey = "hint_future"
+	msgHintLink             msgKey = "hint_link"
+	msgHintEnd              msgKey = "hint_end"
 	msgOfferExample         msgKey = "offer_example"
 	msgOfferUsage           msgKey = "offer_usage"
 	msgItemNotFound         msgKey = "item_not_found"
@@ -100,7 +104,11 @@ var bulletinCatalog = map[string]map[msgKey]string{
 		msgHintDuration:         "une durée comme 2h, 1h30 ou 90 min",
 		msgHintNumber:           "un nombre de places, 0 pour sans limite",
 		msgHintTimeZone:         "un fuseau comme Europe/Paris ou America/Cayenne",
-		msgHintText:             "un texte",
+		msgHintText:             "un texte lisible",
+		msgHintShorter:          "un texte plus court",
+		msgHintFuture:           "une date à venir",
+		msgHintLink:             "une adresse web commençant par https://",
+		msgHintEnd:              "une fin après le début, 31 jours au plus",
 		msgOfferExample:         "offre Chargé·e de mission achats | employeur: DINUM | lieu: Paris | clôture: 2026-12-31 | lien: https://choisirleservicepublic.gouv.fr/...",
 		msgOfferUsage:           "Pour publier une offre d'emploi, donnez son titre puis ses champs (employeur, lieu, catégorie, contrat, télétravail, description, lien, clôture), un par ligne ou séparés par « | ». Exemple : {}",
 		msgItemNotFound:         "Le n°{} n'existe pas. Vérifiez le numéro.",
@@ -181,7 +189,11 @@ var bulletinCatalog = map[string]map[msgKey]string{
 		msgHintDuration:         "a duration such as 2h, 1h30 or 90 min",
 		msgHintNumber:           "a number of seats, 0 for no limit",
 		msgHintTimeZone:         "a time zone such as Europe/Paris or America/Cayenne",
-		msgHintText:             "a text",
+		msgHintText:             "a readable text",
+		msgHintShorter:          "a shorter text",
+		msgHintFuture:           "a date to come",
+		msgHintLink:             "a web address starting with https://",
+		msgHintEnd:              "an end after the start, 31 days at most",
 		msgOfferExample:         "offer Procurement officer | employer: DINUM | location: Paris | closes: 2026-12-31 | link: https://choisirleservicepublic.gouv.fr/...",
 		msgOfferUsage:           "To post a job offer, give its title then its fields (employer, location, category, contract, remote, description, link, closes), one per line or separated by \" | \". Example: {}",
 		msgItemNotFound:         "Number {} does not exist. Check the number.",

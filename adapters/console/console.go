@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,7 +271,8 @@ func (a *Adapter) Render(o bots.Outgoing) string {
 }
 
 // RenderText renders a message on one line: paragraphs separated by " / ",
-// user text in « » with control characters removed.
+// user text in « » with control characters removed, then the lines of its
+// card (bots.Card.PlainText), also separated by " / ".
 func RenderText(m bots.Message) string {
 	var b strings.Builder
 	for _, s := range m.Spans {
@@ -285,7 +287,15 @@ func RenderText(m bots.Message) string {
 			b.WriteString(Sanitize(s.Text))
 		}
 	}
-	return strings.TrimSpace(strings.ReplaceAll(b.String(), "  ", " "))
+	text := strings.TrimSpace(strings.ReplaceAll(b.String(), "  ", " "))
+	if m.Card == nil {
+		return text
+	}
+	parts := []string{text}
+	for line := range strings.SplitSeq(m.Card.PlainText(), "\n") {
+		parts = append(parts, strings.TrimSpace(Sanitize(line)))
+	}
+	return strings.Join(slices.DeleteFunc(parts, func(s string) bool { return s == "" }), " / ")
 }
 
 // Sanitize makes text safe for one terminal line: line breaks become spaces

@@ -49,7 +49,7 @@ func play(t *testing.T, store *sqlstore.Store, script string) string {
 // TestScripts plays each testdata script on every backend: the output is the
 // same on SQLite and PostgreSQL, and equals the golden file.
 func TestScripts(t *testing.T) {
-	for _, name := range []string{"issue", "mistakes", "availability", "anonymous"} {
+	for _, name := range []string{"issue", "mistakes", "availability", "anonymous", "bulletin"} {
 		script, err := os.ReadFile(filepath.Join("testdata", name+".txt"))
 		if err != nil {
 			t.Fatal(err)
@@ -213,4 +213,70 @@ func TestAnonymousQuestionNamesNoOne(t *testing.T) {
 	if !strings.Contains(out, "[dm alice] entraide: Réponse de bob à la question n°1") || !strings.Contains(out, "posée par un agent (anonyme)") {
 		t.Errorf("the anonymous loop did not complete:\n%s", out)
 	}
+}
+
+// cardMessages are announcements: a job offer, an event, and a card whose
+// every text is hostile.
+func cardMessages() []bots.Message {
+	var job bots.Message
+	job.Strong("Nouvelle offre d'emploi").Text(" correspondant à vos abonnements :")
+	job.Card = &bots.Card{
+		Title: "Chargé·e de mission achats responsables (H/F)",
+		URL:   "https://choisirleservicepublic.gouv.fr/offre-emploi/2026-1234567/?source=entraide&lang=fr",
+		Fields: []bots.CardField{
+			{Label: "Employeur", Value: "Direction des achats de l'État"},
+			{Label: "Lieu", Value: "Lyon (69)"},
+			{Label: "Catégorie", Value: "A — attaché·e d'administration"},
+			{Label: "Contrat", Value: "Titulaire ou contractuel·le (CDD de 3 ans)"},
+			{Label: "Télétravail", Value: "2 jours par semaine"},
+			{Label: "Date limite", Value: "15 décembre 2026"},
+		},
+		Body:   "Au sein du bureau de la performance, vous pilotez la politique d'achats responsables.\n\nMissions :\n- animer le réseau des acheteurs ;\n- suivre les clauses sociales et environnementales.",
+		Footer: "Offre n°12 · importée de Choisir le service public",
+	}
+	job.Actions = []bots.Action{{Kind: bots.ActionCommand, ID: "save:job:12", Label: "Enregistrer", Command: "save job 12"}}
+
+	var event bots.Message
+	event.Text("Événement à venir dans ").Strong("#achats").Text(" :")
+	event.Card = &bots.Card{
+		Title: "Webinaire : la commande publique responsable",
+		URL:   "https://www.economie.gouv.fr/daj/webinaire-achats-2026",
+		Fields: []bots.CardField{
+			{Label: "Organisateur", Value: "Direction des affaires juridiques"},
+			{Label: "Début", Value: "jeudi 3 décembre 2026, 14 h 00 (Europe/Paris)"},
+			{Label: "Lieu", Value: "En visio"},
+		},
+		Body:   "Présentation du nouveau guide, puis questions-réponses.",
+		Footer: "Événement n°5 · 12 inscrits",
+	}
+	event.Actions = []bots.Action{
+		{Kind: bots.ActionCommand, ID: "rsvp:5:yes", Label: "Je viens", Command: "rsvp 5 yes"},
+		{Kind: bots.ActionCommand, ID: "rsvp:5:maybe", Label: "Peut-être", Command: "rsvp 5 maybe"},
+	}
+
+	hostileText := "@room @everyone <!channel> <@U123> <script>alert(1)</script> **x** ```\n\x1b[2J\x07fin\u202e"
+	hostile := bots.Message{Card: &bots.Card{
+		Title: hostileText, URL: "javascript:alert(1)",
+		Fields: []bots.CardField{{Label: hostileText, Value: hostileText}},
+		Body:   hostileText, Footer: hostileText,
+	}}
+	return []bots.Message{job, event, hostile}
+}
+
+// TestRenderCards shows announcements as the console prints them: each on
+// one line, its card after its text.
+func TestRenderCards(t *testing.T) {
+	a, err := console.New(console.DefaultConfig(), io.Discard, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	for _, m := range cardMessages() {
+		line := a.Render(bots.Outgoing{To: bots.Destination{Platform: "console", Room: "#emploi"}, Message: m})
+		if strings.ContainsAny(line, "\n\r\x1b\x07\u202e") {
+			t.Errorf("not one safe line: %q", line)
+		}
+		got.WriteString(line + "\n")
+	}
+	golden.Check(t, "cards", got.String())
 }

@@ -21,6 +21,7 @@ const zwj = "\u200d"
 type messagePayload struct {
 	Content          string            `json:"content"`
 	AllowedMentions  allowedMentions   `json:"allowed_mentions"`
+	Embeds           []embed           `json:"embeds,omitempty"`
 	Components       []component       `json:"components,omitempty"`
 	Flags            int               `json:"flags,omitempty"`
 	MessageReference *messageReference `json:"message_reference,omitempty"`
@@ -64,8 +65,7 @@ func Escape(s string) string {
 		switch {
 		case r == '@':
 			b.WriteByte('@')
-			rest := strings.ToLower(s[i+1:])
-			if strings.HasPrefix(rest, "everyone") || strings.HasPrefix(rest, "here") {
+			if massMention(s[i+1:]) {
 				b.WriteString(zwj)
 			}
 		case r == '<':
@@ -84,6 +84,14 @@ func Escape(s string) string {
 	return b.String()
 }
 
+// massMention reports whether rest, the text after an "@", starts with
+// "everyone" or "here" in any case. It reads only those first bytes, so
+// escaping stays linear in the length of the text.
+func massMention(rest string) bool {
+	hasPrefixFold := func(p string) bool { return len(rest) >= len(p) && strings.EqualFold(rest[:len(p)], p) }
+	return hasPrefixFold("everyone") || hasPrefixFold("here")
+}
+
 // codeText makes text safe inside an inline code span, where markdown is
 // not read: backticks cannot close it early, and mentions are neutralised.
 func codeText(s string) string {
@@ -92,11 +100,8 @@ func codeText(s string) string {
 	var b strings.Builder
 	for i, r := range s {
 		b.WriteRune(r)
-		if r == '@' {
-			rest := strings.ToLower(s[i+1:])
-			if strings.HasPrefix(rest, "everyone") || strings.HasPrefix(rest, "here") {
-				b.WriteString(zwj)
-			}
+		if r == '@' && massMention(s[i+1:]) {
+			b.WriteString(zwj)
 		}
 	}
 	return b.String()
@@ -165,8 +170,8 @@ func contains(list []string, s string) bool {
 }
 
 // payloads renders m as the messages to post: one, or several when the
-// content is longer than Discord allows (split at line ends), the buttons
-// under the last one.
+// content is longer than Discord allows (split at line ends), the card's
+// embed and the buttons under the last one.
 func payloads(m bots.Message) []messagePayload {
 	content, users := Render(m)
 	chunks := splitContent(content, maxContent)
@@ -179,7 +184,13 @@ func payloads(m bots.Message) []messagePayload {
 			}
 		}
 	}
-	out[len(out)-1].Components = buttons(m.Actions)
+	last := &out[len(out)-1]
+	if m.Card != nil {
+		if e, ok := cardEmbed(*m.Card); ok {
+			last.Embeds = []embed{e}
+		}
+	}
+	last.Components = buttons(m.Actions)
 	return out
 }
 

@@ -127,6 +127,7 @@ func FuzzEscape(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		checkEmbedInert(t, bots.Message{Card: &bots.Card{Title: s, URL: s, Fields: []bots.CardField{{Label: s, Value: s}}, Body: s, Footer: s}})
 		for _, kind := range []bots.SpanKind{bots.Plain, bots.Strong, bots.Quote, bots.Code} {
 			content, users := Render(bots.Message{Spans: []bots.Span{{Kind: kind, Text: s}}})
 			if len(users) != 0 {

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"encoding/json"
 	"html"
 	"strings"
 
@@ -14,12 +15,51 @@ import (
 // (bots.Message.PlainText), an HTML formatted_body in which the text of every
 // span is escaped, and m.mentions listing only the people the bot mentions
 // on purpose (an empty object otherwise, so "@room" or a user id inside
-// relayed text never notifies anyone). Actions are left out: Matrix has no
-// buttons, and the text already says which command to type.
+// relayed text never notifies anyone). A Card follows the spans as an HTML
+// block (see cardHTML), its texts cut so the event stays under Matrix's
+// size limit. Actions are left out: Matrix has no buttons, and the text
+// already says which command to type.
 func Render(m bots.Message) *event.MessageEventContent {
+	spans, mentions := renderSpans(m.Spans)
+	if m.Card == nil {
+		return notice(m.PlainText(), spans, mentions)
+	}
+	for lim, more := defaultCardLimits, true; ; lim, more = lim.halved() {
+		card := fitCard(*m.Card, lim)
+		withCard := m
+		withCard.Card = &card
+		c := notice(withCard.PlainText(), spans+cardHTML(card), mentions)
+		if !more || contentSize(c) <= maxContentBytes {
+			return c
+		}
+	}
+}
+
+// contentSize is the size of c's JSON, as sent.
+func contentSize(c *event.MessageEventContent) int {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return 0
+	}
+	return len(raw)
+}
+
+// notice returns the content of an m.notice.
+func notice(body, formatted string, mentions *event.Mentions) *event.MessageEventContent {
+	return &event.MessageEventContent{
+		MsgType:       event.MsgNotice,
+		Body:          body,
+		Format:        event.FormatHTML,
+		FormattedBody: formatted,
+		Mentions:      mentions,
+	}
+}
+
+// renderSpans renders spans as HTML and returns the people it mentions.
+func renderSpans(spans []bots.Span) (string, *event.Mentions) {
 	var b strings.Builder
 	mentions := &event.Mentions{}
-	for _, s := range m.Spans {
+	for _, s := range spans {
 		switch s.Kind {
 		case bots.Strong:
 			b.WriteString("<strong>" + escape(s.Text) + "</strong>")
@@ -45,13 +85,7 @@ func Render(m bots.Message) *event.MessageEventContent {
 			b.WriteString(escape(s.Text))
 		}
 	}
-	return &event.MessageEventContent{
-		MsgType:       event.MsgNotice,
-		Body:          m.PlainText(),
-		Format:        event.FormatHTML,
-		FormattedBody: b.String(),
-		Mentions:      mentions,
-	}
+	return b.String(), mentions
 }
 
 // escape escapes text for HTML and keeps its line breaks.

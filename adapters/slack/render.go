@@ -61,7 +61,8 @@ var userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{1,30}$`)
 // mrkdwn renders m as mrkdwn, the text fallback of a message (shown in
 // notifications and where blocks are not): Strong is *x*, Code is `x`, a
 // Quote is on lines of its own starting with "> ", a Mention is <@U...>,
-// and the text of every span is escaped.
+// a Card follows on lines of its own (see cardMrkdwn), and the text of
+// every span is escaped.
 func mrkdwn(m bots.Message) string {
 	var b strings.Builder
 	atLineStart := true
@@ -109,7 +110,14 @@ func mrkdwn(m bots.Message) string {
 			write(escapeText(s.Text))
 		}
 	}
-	return truncate(strings.TrimRight(b.String(), "\n"), maxFallback)
+	text := strings.TrimRight(b.String(), "\n")
+	if m.Card != nil {
+		if text != "" {
+			text += "\n"
+		}
+		text += cardMrkdwn(*m.Card, maxFallback-len(text))
+	}
+	return truncate(text, maxFallback)
 }
 
 // wrapTrimmed wraps the trimmed text in marker, keeping the surrounding
@@ -173,8 +181,8 @@ func (b richTextBlock) BlockType() slack.MessageBlockType { return b.Type }
 func (b richTextBlock) ID() string { return b.BlockID }
 
 // blocks renders m as Block Kit: one rich_text block (sections, with each
-// Quote in a rich_text_quote of its own) and actions blocks for its
-// buttons.
+// Quote in a rich_text_quote of its own), the blocks of its Card (see
+// cardBlocks) and actions blocks for its buttons.
 func blocks(m bots.Message) []slack.Block {
 	var parts []richTextPart
 	var cur []richTextLeaf
@@ -237,6 +245,9 @@ func blocks(m bots.Message) []slack.Block {
 	var out []slack.Block
 	if len(parts) > 0 {
 		out = append(out, richTextBlock{Type: slack.MBTRichText, BlockID: "entraide.text", Elements: parts})
+	}
+	if m.Card != nil {
+		out = append(out, cardBlocks(*m.Card)...)
 	}
 	return append(out, actionBlocks(m.Actions)...)
 }
