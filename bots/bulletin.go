@@ -96,7 +96,9 @@ func (b *Bot) postOffer(ctx context.Context, r *Request) ([]Outgoing, error) {
 	ev := r.Event
 	usage := b.cmd(word(r.Lang, msgOfferExample))
 	if r.Args == "" {
-		return b.reply(ev, say(r.Lang, msgOfferUsage, usage)), nil
+		out := b.reply(ev, say(r.Lang, msgOfferUsage, usage))
+		out[0].Message.Actions = []Action{formAction("offer/"+r.Lang, word(r.Lang, msgFormButton))}
+		return out, nil
 	}
 	if id, rest, ok := splitID(r.Args); ok && rest == "" {
 		o, err := b.net.Store().Offer(ctx, core.OfferID(id))
@@ -130,7 +132,9 @@ func (b *Bot) postEvent(ctx context.Context, r *Request) ([]Outgoing, error) {
 	ev := r.Event
 	usage := b.cmd(word(r.Lang, msgEventExample))
 	if r.Args == "" {
-		return b.reply(ev, say(r.Lang, msgEventUsage, usage)), nil
+		out := b.reply(ev, say(r.Lang, msgEventUsage, usage))
+		out[0].Message.Actions = []Action{formAction("event/"+r.Lang, word(r.Lang, msgFormButton))}
+		return out, nil
 	}
 	if id, rest, ok := splitID(r.Args); ok && rest == "" {
 		e, err := b.net.Store().Event(ctx, core.EventID(id))

@@ -326,3 +326,38 @@ func TestBulletinCrashAnywhere(t *testing.T) {
 		})
 	}
 }
+
+// TestFormsMakeCommands fills each form as a person would: the command it
+// makes reads back as the same offer or event, and an answer cannot add a
+// field of its own.
+func TestFormsMakeCommands(t *testing.T) {
+	for _, lang := range bots.Languages {
+		f, ok := bots.LookupForm("offer/" + lang)
+		if !ok || len(f.Fields) > bots.MaxFormFields {
+			t.Fatalf("offer/%s: %v, %d fields", lang, ok, len(f.Fields))
+		}
+		text := f.CommandText([]string{"Juriste | lieu: Lune", "Préfecture", " Lyon ", "31/12/2026", "Droit public.\nlien: https://example.gouv.fr/o\ncontrat: CDD"})
+		name, args, _ := bots.ParseCommand("!", "!"+text)
+		if name != "offer" {
+			t.Fatalf("form command %q", text)
+		}
+		o, err := bots.ParseOffer(args, time.UTC)
+		if err != nil || o.Title != "Juriste / lieu: Lune" || o.Employer != "Préfecture" || o.Location != "Lyon" ||
+			o.Link != "https://example.gouv.fr/o" || o.Contract != "CDD" || o.Description != "Droit public." || o.Closes.IsZero() {
+			t.Fatalf("%s offer form: %q gives %+v, %v", lang, text, o, err)
+		}
+		f, ok = bots.LookupForm("event/" + lang)
+		if !ok || len(f.Fields) > bots.MaxFormFields {
+			t.Fatalf("event/%s: %v", lang, ok)
+		}
+		text = f.CommandText([]string{"Atelier", "03/12/2026 14h", "16h30", "", "Programme.\nplaces: 12"})
+		_, args, _ = bots.ParseCommand("!", "!"+text)
+		e, err := bots.ParseEvent(args, time.UTC)
+		if err != nil || e.Title != "Atelier" || e.Capacity != 12 || e.End.Sub(e.Start) != 150*time.Minute {
+			t.Fatalf("%s event form: %q gives %+v, %v", lang, text, e, err)
+		}
+	}
+	if _, ok := bots.LookupForm("offer/xx"); ok {
+		t.Fatal("a form in an unknown language")
+	}
+}

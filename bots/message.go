@@ -110,6 +110,10 @@ type Action struct {
 	Command string
 	// FormTitle and FormLabel describe the text asked by an ActionForm.
 	FormTitle, FormLabel string
+	// Form, when set, names a form of several inputs (see LookupForm) that
+	// an ActionForm opens instead of one text; the answers make the whole
+	// command (Form.CommandText).
+	Form string `json:",omitempty"`
 }
 
 // Text appends plain text.

@@ -85,6 +85,7 @@ const (
 	msgMaybeLabel           msgKey = "maybe_label"
 	msgGoingButton          msgKey = "going_button"
 	msgMaybeButton          msgKey = "maybe_button"
+	msgFormButton           msgKey = "form_button"
 )
 
 func init() {
@@ -180,6 +181,7 @@ var bulletinCatalog = map[string]map[msgKey]string{
 		msgMaybeLabel:           "peut-être",
 		msgGoingButton:          "Je viens",
 		msgMaybeButton:          "Peut-être",
+		msgFormButton:           "Remplir le formulaire",
 	},
 	"en": {
 		msgPostUnknownField:     "I do not know the field {}. Example: {}",
@@ -265,5 +267,6 @@ var bulletinCatalog = map[string]map[msgKey]string{
 		msgMaybeLabel:           "maybe",
 		msgGoingButton:          "I'm going",
 		msgMaybeButton:          "Maybe",
+		msgFormButton:           "Fill in the form",
 	},
 }
