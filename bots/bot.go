@@ -238,6 +238,9 @@ func (b *Bot) HandleJob(ctx context.Context, j core.Job) ([]Outgoing, error) {
 	if out, handled, err := b.handleBulletinJob(ctx, j); handled {
 		return out, err
 	}
+	if out, handled, err := b.handleAnimationJob(ctx, j); handled {
+		return out, err
+	}
 	switch j.Kind {
 	case core.JobEscalate:
 		id, round, err := core.ParseEscalationJob(j)

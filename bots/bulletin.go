@@ -282,6 +282,9 @@ var kindWords = map[string]core.ItemKind{
 	"tout": "", "all": "", "todo": "",
 }
 
+// digestWords name the community digest in "!annonces".
+var digestWords = map[string]bool{"digest": true, "digests": true, "lettre": true, "lettres": true, "synthese": true, "resume": true, "boletin": true}
+
 var frequencyWords = map[string]core.Frequency{
 	"immediat": core.Immediately, "immediatement": core.Immediately, "immediate": core.Immediately, "now": core.Immediately,
 	"instant": core.Immediately, "direct": core.Immediately,
@@ -388,15 +391,18 @@ func (b *Bot) announce(ctx context.Context, r *Request) ([]Outgoing, error) {
 	switch f := core.Fold(r.Args); f {
 	case "off", "non", "no", "aucune", "stop":
 	case "", "on", "oui", "yes", "tout", "all":
-		kinds = []core.ItemKind{core.KindOffer, core.KindEvent}
+		kinds = []core.ItemKind{core.KindOffer, core.KindEvent, core.KindDigest}
 	default:
 		for _, w := range strings.Fields(f) {
 			k, ok := kindWords[w]
+			if digestWords[w] {
+				k, ok = core.KindDigest, true
+			}
 			if !ok {
 				return b.reply(ev, say(r.Lang, msgAnnounceUsage, usage, b.cmd("announce off"))), nil
 			}
 			if k == "" {
-				kinds = []core.ItemKind{core.KindOffer, core.KindEvent}
+				kinds = []core.ItemKind{core.KindOffer, core.KindEvent, core.KindDigest}
 				break
 			}
 			if !containsKind(kinds, k) {
@@ -412,7 +418,7 @@ func (b *Bot) announce(ctx context.Context, r *Request) ([]Outgoing, error) {
 	}
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
-		names[i] = word(r.Lang, map[core.ItemKind]msgKey{core.KindOffer: msgKindOffers, core.KindEvent: msgKindEvents}[k])
+		names[i] = word(r.Lang, map[core.ItemKind]msgKey{core.KindOffer: msgKindOffers, core.KindEvent: msgKindEvents, core.KindDigest: msgKindDigest}[k])
 	}
 	return b.reply(ev, say(r.Lang, msgAnnounceOn, strong(strings.Join(names, ", ")), b.cmd("announce off"))), nil
 }

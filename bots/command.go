@@ -87,6 +87,10 @@ func builtinCommands() []*Command {
 		{Name: "unsubscribe", Aliases: []string{"desabonner", "sedesabonner", "desuscribir"}, Handle: (*Bot).unsubscribe},
 		{Name: "subscriptions", Aliases: []string{"abonnements", "suscripciones"}, Handle: (*Bot).subscriptions},
 		{Name: "announce", Aliases: []string{"annonces", "annoncer", "anuncios"}, Handle: (*Bot).announce},
+		{Name: "role", Aliases: []string{"roles", "rol"}, Handle: (*Bot).role},
+		{Name: "digest", Aliases: []string{"lettre", "synthese", "boletin"}, Handle: (*Bot).digest},
+		{Name: "stats", Aliases: []string{"chiffres", "statistiques", "estadisticas"}, Handle: (*Bot).stats},
+		{Name: "web", Aliases: []string{"tableau", "dashboard"}, Handle: (*Bot).web},
 		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},
 		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: (*Bot).help},
 	}

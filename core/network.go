@@ -28,11 +28,18 @@ type Config struct {
 	// Bulletin tunes job offers, events and subscriptions; the zero value
 	// takes DefaultBulletinConfig.
 	Bulletin BulletinConfig
+	// Digest says when communities' digests are drafted and published; the
+	// zero value takes DefaultDigestConfig.
+	Digest DigestConfig
+	// Admins are administrators of every community: they give the animator
+	// and admin roles.
+	Admins []Identity
 }
 
 // DefaultConfig returns the settings used when none are given.
 func DefaultConfig() Config {
-	return Config{RouteLimit: 3, DailyBudget: 5, EscalateAfter: 24 * time.Hour, EscalationRounds: 1, Bulletin: DefaultBulletinConfig()}
+	return Config{RouteLimit: 3, DailyBudget: 5, EscalateAfter: 24 * time.Hour, EscalationRounds: 1,
+		Bulletin: DefaultBulletinConfig(), Digest: DefaultDigestConfig()}
 }
 
 // Validate reports settings out of range.
@@ -50,7 +57,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: escalation rounds %d: want 0 to 10", ErrInvalid, c.EscalationRounds)
 	}
 	if c.Bulletin != (BulletinConfig{}) {
-		return c.Bulletin.Validate()
+		if err := c.Bulletin.Validate(); err != nil {
+			return err
+		}
+	}
+	if c.Digest != (DigestConfig{}) {
+		if err := c.Digest.Validate(); err != nil {
+			return err
+		}
+	}
+	for _, a := range c.Admins {
+		if err := a.Validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -114,6 +133,9 @@ func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, 
 	}
 	if cfg.Bulletin == (BulletinConfig{}) {
 		cfg.Bulletin = DefaultBulletinConfig()
+	}
+	if cfg.Digest == (DigestConfig{}) {
+		cfg.Digest = DefaultDigestConfig()
 	}
 	if router == nil {
 		router = TopicRouter{}

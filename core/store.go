@@ -154,6 +154,43 @@ type Store interface {
 	// after since.
 	CountNotices(ctx context.Context, person PersonID, since time.Time) (int, error)
 
+	// Communities returns every community, by id.
+	Communities(ctx context.Context) ([]Community, error)
+	// SetRole gives a person a role in a community; giving it twice keeps
+	// one.
+	SetRole(ctx context.Context, community CommunityID, person PersonID, role Role, at time.Time) error
+	// DeleteRole takes a role away; taking a role nobody has is no error.
+	DeleteRole(ctx context.Context, community CommunityID, person PersonID, role Role) error
+	// RolesOf returns a person's roles in a community.
+	RolesOf(ctx context.Context, community CommunityID, person PersonID) ([]Role, error)
+	// RoleHolders returns who holds a role in a community, by person id.
+	RoleHolders(ctx context.Context, community CommunityID, role Role) ([]PersonID, error)
+
+	// Activity returns the questions of a community asked at or after from
+	// and before to, by id, with their answers and routings.
+	Activity(ctx context.Context, community CommunityID, from, to time.Time) (Activity, error)
+
+	// CreateDigest stores a new digest and returns it with its id; a digest
+	// of the same community for the same period end fails with
+	// ErrConflict.
+	CreateDigest(ctx context.Context, d CommunityDigest) (CommunityDigest, error)
+	// Digest returns one digest.
+	Digest(ctx context.Context, id DigestID) (CommunityDigest, error)
+	// LatestDigest returns the digest of a community with the latest period
+	// end.
+	LatestDigest(ctx context.Context, community CommunityID) (CommunityDigest, error)
+	// UpdateDigest replaces a draft's intro, items, editor and update time.
+	UpdateDigest(ctx context.Context, d CommunityDigest) error
+	// SetDigestPublished moves a digest from draft to published, and fails
+	// with ErrConflict when it is not a draft any more.
+	SetDigestPublished(ctx context.Context, id DigestID, at time.Time) error
+
+	// CreateLoginToken stores the hash of a one-time login token.
+	CreateLoginToken(ctx context.Context, hash string, person PersonID, community CommunityID, expires time.Time) error
+	// UseLoginToken spends a token: it returns whom and which community it
+	// was made for, once, before it expires; ErrNotFound otherwise.
+	UseLoginToken(ctx context.Context, hash string, at time.Time) (PersonID, CommunityID, error)
+
 	// ScheduleJob stores a job to run at j.RunAt, unless a job with the same
 	// key is already stored.
 	ScheduleJob(ctx context.Context, j Job) error
