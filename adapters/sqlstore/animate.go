@@ -246,4 +246,3 @@ func (s *Store) UseLoginToken(ctx context.Context, hash string, at time.Time) (c
 	}
 	return core.PersonID(rows[0].Person), core.CommunityID(rows[0].Community), nil
 }
-
