@@ -361,3 +361,19 @@ func TestFormsMakeCommands(t *testing.T) {
 		t.Fatal("a form in an unknown language")
 	}
 }
+
+func FuzzFormCommandText(f *testing.F) {
+	// The description may hold more fields on lines of their own, by
+	// design; the one-line answers must not.
+	f.Add("Juriste\t|\tlien: https://evil.example", "a | b")
+	f.Add("x\u00a0|\u00a0lieu: y", "z\n| clôture: 2026-01-01")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		form, _ := bots.LookupForm("offer/fr")
+		text := form.CommandText([]string{a, b})
+		_, args, _ := bots.ParseCommand("!", "!"+text)
+		o, err := bots.ParseOffer(args, time.UTC)
+		if err == nil && (o.Link != "" || o.Location != "" || o.Closes != (time.Time{})) {
+			t.Fatalf("answers %q %q added a field: %+v", a, b, o)
+		}
+	})
+}

@@ -38,12 +38,12 @@ type FormField struct {
 const MaxFormFields = 5
 
 var forms = map[string]Form{
-	"offer/fr": {Ref: "offer/fr", Title: "Publier une offre d'emploi", Command: "offer", Submit: "Publier", Fields: []FormField{
+	"offer/fr": {Ref: "offer/fr", Title: "Publier une offre", Command: "offer", Submit: "Publier", Fields: []FormField{
 		{Label: "Intitulé du poste", Placeholder: "Chargé·e de mission achats", Required: true, MaxLen: 200},
 		{Name: "employeur", Label: "Employeur", Placeholder: "DINUM", MaxLen: 200},
 		{Name: "lieu", Label: "Lieu", Placeholder: "Paris", MaxLen: 200},
 		{Name: "clôture", Label: "Date de clôture", Placeholder: "31/12/2026", MaxLen: 40},
-		{Name: "description", Label: "Description (et d'autres champs, un par ligne)", Multiline: true, MaxLen: 3000,
+		{Name: "description", Label: "Description et autres champs, un par ligne", Multiline: true, MaxLen: 3000,
 			Placeholder: "Missions, profil…\nlien: https://…\ncontrat: CDD 3 ans\ncatégorie: A\ntélétravail: partiel"},
 	}},
 	"offer/en": {Ref: "offer/en", Title: "Post a job offer", Command: "offer", Submit: "Post", Fields: []FormField{
@@ -51,7 +51,7 @@ var forms = map[string]Form{
 		{Name: "employer", Label: "Employer", Placeholder: "DINUM", MaxLen: 200},
 		{Name: "location", Label: "Location", Placeholder: "Paris", MaxLen: 200},
 		{Name: "closes", Label: "Closing date", Placeholder: "2026-12-31", MaxLen: 40},
-		{Name: "description", Label: "Description (and other fields, one a line)", Multiline: true, MaxLen: 3000,
+		{Name: "description", Label: "Description, other fields one a line", Multiline: true, MaxLen: 3000,
 			Placeholder: "Duties, profile…\nlink: https://…\ncontract: 3-year fixed term\ncategory: A\nremote: partial"},
 	}},
 	"event/fr": {Ref: "event/fr", Title: "Annoncer un événement", Command: "event", Submit: "Publier", Fields: []FormField{
@@ -59,7 +59,7 @@ var forms = map[string]Form{
 		{Name: "début", Label: "Début", Placeholder: "03/12/2026 14h", Required: true, MaxLen: 40},
 		{Name: "fin", Label: "Fin ou durée", Placeholder: "16h30", MaxLen: 40},
 		{Name: "lieu", Label: "Lieu", Placeholder: "Lyon, salle 2", MaxLen: 200},
-		{Name: "description", Label: "Description (et d'autres champs, un par ligne)", Multiline: true, MaxLen: 3000,
+		{Name: "description", Label: "Description et autres champs, un par ligne", Multiline: true, MaxLen: 3000,
 			Placeholder: "Programme…\nvisio: https://…\nplaces: 30\norganisateur: DITP"},
 	}},
 	"event/en": {Ref: "event/en", Title: "Announce an event", Command: "event", Submit: "Post", Fields: []FormField{
@@ -67,7 +67,7 @@ var forms = map[string]Form{
 		{Name: "start", Label: "Start", Placeholder: "2026-12-03 14:00", Required: true, MaxLen: 40},
 		{Name: "end", Label: "End or duration", Placeholder: "16:30", MaxLen: 40},
 		{Name: "place", Label: "Place", Placeholder: "Lyon, room 2", MaxLen: 200},
-		{Name: "description", Label: "Description (and other fields, one a line)", Multiline: true, MaxLen: 3000,
+		{Name: "description", Label: "Description, other fields one a line", Multiline: true, MaxLen: 3000,
 			Placeholder: "Programme…\nlink: https://…\ncapacity: 30\norganiser: DITP"},
 	}},
 }
@@ -90,14 +90,26 @@ func (f Form) CommandText(values []string) string {
 		if i >= len(values) {
 			break
 		}
-		v := strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(values[i], "\r\n", "\n"), " | ", " / "))
-		if !field.Multiline {
-			v = strings.Join(strings.Fields(v), " ")
+		// Spaces are squashed first (tabs and no-break spaces too), then
+		// " | " is neutralised, so that no answer can add a field.
+		lines := strings.Split(strings.ReplaceAll(values[i], "\r\n", "\n"), "\n")
+		for j, line := range lines {
+			lines[j] = strings.ReplaceAll(strings.Join(strings.Fields(line), " "), " | ", " / ")
 		}
+		sep := "\n"
+		if !field.Multiline {
+			sep = " "
+		}
+		v := strings.TrimSpace(strings.ReplaceAll(strings.Join(lines, sep), " | ", " / "))
 		if v == "" {
 			continue
 		}
 		if field.Name == "" {
+			// A title that reads like "field: value" is named, so that it
+			// stays the title.
+			if strings.Contains(v, ":") {
+				v = "title: " + v
+			}
 			b.WriteString(" " + v)
 			continue
 		}

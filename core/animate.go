@@ -380,10 +380,15 @@ func PublishDigestJob(id DigestID, at time.Time, now bool) Job {
 	return Job{Kind: JobPublishDigest, Key: key, RunAt: at, Payload: string(payload)}
 }
 
+// NextPublish returns the first publication time of digests after after.
+func (n *Network) NextPublish(after time.Time) time.Time {
+	return n.cfg.Digest.Publish.Next(after, n.Location())
+}
+
 // ScheduleCommunityDigests schedules the drafting of the next digests; it
 // is idempotent, so every process may call it at start.
 func (n *Network) ScheduleCommunityDigests(ctx context.Context) error {
-	next := n.cfg.Digest.Publish.Next(n.clock.Now().Add(n.cfg.Digest.DraftAhead), n.Location())
+	next := n.NextPublish(n.clock.Now().Add(n.cfg.Digest.DraftAhead))
 	if next.IsZero() {
 		return nil
 	}
@@ -572,11 +577,15 @@ type DigestEdit struct {
 func (n *Network) EditDigest(ctx context.Context, who Identity, id DigestID, edit DigestEdit) (CommunityDigest, error) {
 	var d CommunityDigest
 	err := n.store.InTx(ctx, func(tx Store) error {
+		// Everything in the transaction goes through tx: SQLite has one
+		// connection, which the transaction holds.
+		bound := *n
+		bound.store = tx
 		var err error
 		if d, err = tx.Digest(ctx, id); err != nil {
 			return err
 		}
-		if ok, err := n.CanAnimate(ctx, who, d.Community); err != nil || !ok {
+		if ok, err := bound.CanAnimate(ctx, who, d.Community); err != nil || !ok {
 			return forbidden(err, who)
 		}
 		if d.State != DigestDraft {
@@ -736,7 +745,7 @@ func (n *Network) DraftNow(ctx context.Context, who Identity, community Communit
 		return CommunityDigest{}, forbidden(err, who)
 	}
 	now := n.clock.Now()
-	publish := n.cfg.Digest.Publish.Next(now, n.Location())
+	publish := n.NextPublish(now)
 	var d CommunityDigest
 	err := n.store.InTx(ctx, func(tx Store) error {
 		bound := *n

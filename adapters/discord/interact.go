@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"entraide/bots"
@@ -106,8 +107,17 @@ func (a *Adapter) onInteraction(ctx context.Context, i interactionPayload) {
 	case interactionComponent:
 		c, ok := parseCustomID(data.CustomID)
 		switch {
-		case !ok || (c.Kind != customCommand && c.Kind != customForm):
+		case !ok || (c.Kind != customCommand && c.Kind != customForm && c.Kind != customFormRef):
 			respond(responseMessage, ephemeral(say(i.Locale, "stale")))
+		case c.Kind == customFormRef:
+			form, known := bots.LookupForm(c.Ref)
+			m, fits := formModal(form)
+			if !known || !fits {
+				a.log.Warn("discord: form button refused: no such form", "interaction", i.ID, "form", c.Ref)
+				respond(responseMessage, ephemeral(say(i.Locale, "stale")))
+				return
+			}
+			respond(responseModal, m)
 		case c.Kind == customForm:
 			title, label := c.Title, c.Label
 			if title == "" {
@@ -123,19 +133,32 @@ func (a *Adapter) onInteraction(ctx context.Context, i interactionPayload) {
 		}
 	case interactionModal:
 		c, ok := parseCustomID(data.CustomID)
-		text := modalText(data)
 		switch {
-		case !ok || (c.Kind != customModal && c.Kind != customAsk) || text == "":
-			respond(responseMessage, ephemeral(say(i.Locale, "stale")))
-		case c.Kind == customAsk:
+		case ok && c.Kind == customAsk:
+			text := modalText(data)
+			if text == "" {
+				respond(responseMessage, ephemeral(say(i.Locale, "stale")))
+				return
+			}
 			ev.Text = p + "ask " + text
 			a.command(ctx, i, ev, who.ID, text, respond)
-		case i.Message != nil:
-			ev.Text = p + c.Command + " " + text
-			a.component(ctx, i, asDirect(ev), respond)
+		case ok && (c.Kind == customModal || c.Kind == customFormModal):
+			command, err := modalCommand(c, data)
+			if err != nil {
+				if c.Kind == customFormModal {
+					a.log.Warn("discord: form submission refused", "interaction", i.ID, "err", err)
+				}
+				respond(responseMessage, ephemeral(say(i.Locale, "stale")))
+				return
+			}
+			ev.Text = p + command
+			if i.Message != nil {
+				a.component(ctx, i, asDirect(ev), respond)
+			} else {
+				a.command(ctx, i, asDirect(ev), who.ID, "", respond)
+			}
 		default:
-			ev.Text = p + c.Command + " " + text
-			a.command(ctx, i, asDirect(ev), who.ID, "", respond)
+			respond(responseMessage, ephemeral(say(i.Locale, "stale")))
 		}
 	}
 }
@@ -159,6 +182,41 @@ func modalText(d interactionData) string {
 		}
 	}
 	return ""
+}
+
+// modalCommand returns the command, without prefix, that a submitted form
+// modal stands for: a one-text form's command and text (kind m), or the
+// answers of a form of several inputs, by position, made into its command
+// (kind s, bots.Form.CommandText). A form bots.LookupForm does not know
+// and a form submitted empty are refused.
+func modalCommand(c parsedCustomID, d interactionData) (string, error) {
+	if c.Kind == customModal {
+		text := modalText(d)
+		if text == "" {
+			return "", errors.New("empty answer")
+		}
+		return c.Command + " " + text, nil
+	}
+	form, ok := bots.LookupForm(c.Ref)
+	if !ok {
+		return "", fmt.Errorf("no form %q", c.Ref)
+	}
+	values := make([]string, min(len(form.Fields), bots.MaxFormFields))
+	position := make(map[string]int, len(values))
+	for i := range values {
+		position[fieldCustomID(i)] = i
+	}
+	for _, row := range d.Components {
+		for _, in := range row.Components {
+			if i, ok := position[in.CustomID]; ok {
+				values[i] = strings.TrimSpace(in.Value)
+			}
+		}
+	}
+	if !slices.ContainsFunc(values, func(v string) bool { return v != "" }) {
+		return "", fmt.Errorf("form %q submitted empty", c.Ref)
+	}
+	return form.CommandText(values), nil
 }
 
 func ephemeral(text string) messagePayload {

@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -41,16 +42,18 @@ type messageReference struct {
 }
 
 // component is a message component: an action row (type 1) of buttons
-// (type 2), or a text input (type 4) in a modal's row.
+// (type 2), or a text input (type 4) in a modal's row. Required is a
+// pointer because Discord takes a text input without it as required.
 type component struct {
-	Type       int         `json:"type"`
-	Components []component `json:"components,omitempty"`
-	Style      int         `json:"style,omitempty"`
-	Label      string      `json:"label,omitempty"`
-	CustomID   string      `json:"custom_id,omitempty"`
-	Required   bool        `json:"required,omitempty"`
-	MinLength  int         `json:"min_length,omitempty"`
-	MaxLength  int         `json:"max_length,omitempty"`
+	Type        int         `json:"type"`
+	Components  []component `json:"components,omitempty"`
+	Style       int         `json:"style,omitempty"`
+	Label       string      `json:"label,omitempty"`
+	CustomID    string      `json:"custom_id,omitempty"`
+	Placeholder string      `json:"placeholder,omitempty"`
+	Required    *bool       `json:"required,omitempty"`
+	MinLength   int         `json:"min_length,omitempty"`
+	MaxLength   int         `json:"max_length,omitempty"`
 }
 
 // Escape makes user text inert in Discord markdown: markup characters get a
@@ -253,13 +256,20 @@ func trailingBackslashes(r []rune) int {
 
 // The kinds of custom ids the adapter puts on buttons and modals.
 const (
-	customCommand = "c" // a button that runs a command
-	customForm    = "f" // a button that opens a form
-	customModal   = "m" // a form's modal
-	customAsk     = "q" // the modal of /ask without a question
-	maxCustomID   = 100
-	maxButtons    = 25
-	maxModalTitle = 45
+	customCommand   = "c" // a button that runs a command
+	customForm      = "f" // a button that opens a form
+	customModal     = "m" // a form's modal
+	customAsk       = "q" // the modal of /ask without a question
+	customFormRef   = "r" // a button that opens a form of several inputs
+	customFormModal = "s" // the modal of a form of several inputs
+	maxCustomID     = 100
+	maxButtons      = 25
+	maxModalTitle   = 45
+	// maxInputLabel and maxInputPlaceholder are the most characters of a
+	// text input's label and placeholder; maxInputLength the most it takes.
+	maxInputLabel       = 45
+	maxInputPlaceholder = 100
+	maxInputLength      = 4000
 )
 
 // buttons renders actions as rows of at most five buttons. An action whose
@@ -292,8 +302,17 @@ func buttons(actions []bots.Action) []component {
 
 // actionCustomID encodes an action as a button's custom id:
 // "c|<action id>|<command>" or "f|<action id>|<command>|<form title>|<form label>"
-// (title and label are dropped when they do not fit in 100 characters).
+// (title and label are dropped when they do not fit in 100 characters), or
+// "r|<action id>|<form ref>" for a form of several inputs, which must be
+// one bots.LookupForm knows.
 func actionCustomID(a bots.Action) (string, bool) {
+	if a.Kind == bots.ActionForm && a.Form != "" {
+		id := customFormRef + "|" + a.ID + "|" + a.Form
+		if _, ok := bots.LookupForm(a.Form); !ok || strings.Contains(a.ID, "|") || strings.Contains(a.Form, "|") || len(id) > maxCustomID {
+			return "", false
+		}
+		return id, true
+	}
 	if strings.Contains(a.ID, "|") || strings.Contains(a.Command, "|") || strings.TrimSpace(a.Command) == "" {
 		return "", false
 	}
@@ -317,6 +336,8 @@ func actionCustomID(a bots.Action) (string, bool) {
 // parsedCustomID is a decoded custom id.
 type parsedCustomID struct {
 	Kind, ActionID, Command, Title, Label string
+	// Ref names the form of several inputs of kinds r and s.
+	Ref string
 }
 
 // parseCustomID decodes a custom id made by actionCustomID or modal.
@@ -333,6 +354,12 @@ func parseCustomID(s string) (parsedCustomID, bool) {
 		}
 	case len(parts) == 2 && (parts[0] == customModal || parts[0] == customAsk):
 		p = parsedCustomID{Kind: parts[0], Command: parts[1]}
+	case len(parts) == 3 && parts[0] == customFormRef:
+		p = parsedCustomID{Kind: parts[0], ActionID: parts[1], Ref: parts[2]}
+		return p, p.Ref != ""
+	case len(parts) == 2 && parts[0] == customFormModal:
+		p = parsedCustomID{Kind: parts[0], Ref: parts[1]}
+		return p, p.Ref != ""
 	default:
 		return parsedCustomID{}, false
 	}
@@ -354,10 +381,45 @@ func newModal(kind, command, title, label string, maxLen int) modal {
 		Title:    truncateRunes(title, maxModalTitle),
 		Components: []component{{Type: 1, Components: []component{{
 			Type: 4, CustomID: "text", Style: 2, Label: truncateRunes(label, maxModalTitle),
-			Required: true, MinLength: 1, MaxLength: maxLen,
+			Required: new(true), MinLength: 1, MaxLength: maxLen,
 		}}}},
 	}
 }
+
+// formModal returns the modal of a form of several inputs: a row per
+// field (five at most, Discord's limit), each a text input on one line or
+// a paragraph, under Discord's limits. Its custom id keeps the form's ref,
+// for the submission to find the form again.
+func formModal(form bots.Form) (modal, bool) {
+	id := customFormModal + "|" + form.Ref
+	if form.Ref == "" || strings.Contains(form.Ref, "|") || len(id) > maxCustomID {
+		return modal{}, false
+	}
+	m := modal{CustomID: id, Title: truncateRunes(orDefault(strings.TrimSpace(form.Title), "entraide"), maxModalTitle)}
+	for i, f := range form.Fields[:min(len(form.Fields), bots.MaxFormFields)] {
+		input := component{
+			Type: 4, CustomID: fieldCustomID(i), Style: 1,
+			Label:       truncateRunes(orDefault(strings.TrimSpace(f.Label), orDefault(f.Name, m.Title)), maxInputLabel),
+			Placeholder: truncateRunes(f.Placeholder, maxInputPlaceholder),
+			Required:    new(f.Required),
+			MaxLength:   maxInputLength,
+		}
+		if f.Multiline {
+			input.Style = 2
+		}
+		if f.MaxLen > 0 {
+			input.MaxLength = min(f.MaxLen, maxInputLength)
+		}
+		if f.Required {
+			input.MinLength = 1
+		}
+		m.Components = append(m.Components, component{Type: 1, Components: []component{input}})
+	}
+	return m, true
+}
+
+// fieldCustomID is the custom id of the text input of field i of a form.
+func fieldCustomID(i int) string { return "field" + strconv.Itoa(i) }
 
 // truncateRunes shortens s to at most n characters, with "…" when cut.
 func truncateRunes(s string, n int) string {

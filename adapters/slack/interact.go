@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -24,10 +26,15 @@ const (
 	actionText    = "text"
 	blockChannel  = "entraide.channel"
 	actionChannel = "channel"
+	// blockFieldPrefix and the field's position make the block id of an
+	// input of a form of several inputs.
+	blockFieldPrefix = "entraide.field."
 
-	maxModalTitle    = 24
-	maxModalLabel    = 2000
-	maxModalMetadata = 3000
+	maxModalTitle       = 24
+	maxModalSubmit      = 24
+	maxModalLabel       = 2000
+	maxModalPlaceholder = 150
+	maxModalMetadata    = 3000
 	// maxInputLength is the most a plain_text_input accepts; longer
 	// answers can still be typed as commands.
 	maxInputLength = 3000
@@ -86,9 +93,12 @@ func (in *interaction) sender() (core.Identity, string) {
 	return core.Identity{Platform: Platform, User: in.User.ID}, orDefault(in.User.Username, in.User.Name)
 }
 
-// formMeta is what a form modal remembers of the button that opened it.
+// formMeta is what a form modal remembers of the button that opened it:
+// the command a one-text form completes, or the ref of a form of several
+// inputs.
 type formMeta struct {
-	Command string `json:"c"`
+	Command string `json:"c,omitempty"`
+	Form    string `json:"f,omitempty"`
 }
 
 // handleInteraction handles a button press, a modal submission or a
@@ -108,8 +118,14 @@ func (a *Adapter) handleInteraction(ctx context.Context, payload []byte) error {
 			return fmt.Errorf("slack: block_actions: %w: no action or trigger_id", errMalformed)
 		}
 		act := in.Actions[0]
-		if title, label, ok := parseFormBlockID(act.BlockID); ok {
-			return a.openForm(ctx, in.TriggerID, act.Value, title, label)
+		if fb, ok := parseFormBlockID(act.BlockID); ok {
+			switch {
+			case fb.Malformed:
+				return fmt.Errorf("slack: form button: %w: block_id %q", errMalformed, act.BlockID)
+			case fb.Ref != "":
+				return a.openFormRef(ctx, in.TriggerID, fb.Ref)
+			}
+			return a.openForm(ctx, in.TriggerID, act.Value, fb.Title, fb.Label)
 		}
 		if act.Value == "" || !strings.HasPrefix(act.BlockID, blockCommands) {
 			return nil // not one of our buttons
@@ -125,11 +141,11 @@ func (a *Adapter) handleInteraction(ctx context.Context, payload []byte) error {
 		ev := bots.Event{ID: "view:" + in.View.ID, DM: true, Sender: who, SenderName: name}
 		switch in.View.CallbackID {
 		case viewForm:
-			var meta formMeta
-			if err := json.Unmarshal([]byte(in.View.PrivateMetadata), &meta); err != nil || meta.Command == "" {
-				return fmt.Errorf("slack: view_submission: %w: private_metadata %q", errMalformed, in.View.PrivateMetadata)
+			command, err := formCommand(in.View.PrivateMetadata, in.input)
+			if err != nil {
+				return fmt.Errorf("slack: view_submission %s: %w", in.View.ID, err)
 			}
-			ev.Text = a.cfg.Prefix + meta.Command + " " + in.input(blockText, actionText)
+			ev.Text = a.cfg.Prefix + command
 		case viewAsk:
 			question := in.input(blockText, actionText)
 			ev.Text = a.cfg.Prefix + "ask " + question
@@ -210,6 +226,87 @@ func (a *Adapter) openForm(ctx context.Context, triggerID, command, title, label
 		return apiError("views.open", err)
 	}
 	return nil
+}
+
+// formCommand returns the command, without prefix, that a submitted form
+// modal stands for, from its private_metadata and its inputs: the one-text
+// form's command and text, or the answers of a form of several inputs made
+// into its command (bots.Form.CommandText). Metadata this adapter did not
+// write, a form it does not know and a form submitted empty are refused.
+func formCommand(metadata string, input func(block, action string) string) (string, error) {
+	var meta formMeta
+	if err := json.Unmarshal([]byte(metadata), &meta); err != nil || meta.Command == "" && meta.Form == "" {
+		return "", fmt.Errorf("%w: private_metadata %q", errMalformed, metadata)
+	}
+	if meta.Form == "" {
+		return meta.Command + " " + input(blockText, actionText), nil
+	}
+	form, ok := bots.LookupForm(meta.Form)
+	if !ok {
+		return "", fmt.Errorf("%w: unknown form %q", errMalformed, meta.Form)
+	}
+	values := make([]string, min(len(form.Fields), bots.MaxFormFields))
+	for i := range values {
+		values[i] = input(fieldBlockID(i), actionText)
+	}
+	if !slices.ContainsFunc(values, func(v string) bool { return v != "" }) {
+		return "", fmt.Errorf("%w: form %q submitted empty", errMalformed, meta.Form)
+	}
+	return form.CommandText(values), nil
+}
+
+// fieldBlockID is the block id of the input of field i of a form.
+func fieldBlockID(i int) string { return blockFieldPrefix + strconv.Itoa(i) }
+
+// openFormRef opens the modal of a form of several inputs, found again by
+// its ref; a ref that names no form is refused.
+func (a *Adapter) openFormRef(ctx context.Context, triggerID, ref string) error {
+	form, ok := bots.LookupForm(ref)
+	if !ok {
+		return fmt.Errorf("slack: form button: %w: unknown form %q", errMalformed, ref)
+	}
+	view, err := formView(form)
+	if err != nil {
+		return err
+	}
+	if _, err := a.api.OpenViewContext(ctx, triggerID, view); err != nil {
+		return apiError("views.open", err)
+	}
+	return nil
+}
+
+// formView renders a form of several inputs as a modal: one plain text
+// input per field (five at most), under Slack's limits; the modal keeps the
+// form's ref in its private_metadata.
+func formView(form bots.Form) (slack.ModalViewRequest, error) {
+	meta, err := json.Marshal(formMeta{Form: form.Ref})
+	if err != nil || len(meta) > maxModalMetadata {
+		return slack.ModalViewRequest{}, fmt.Errorf("slack: form %q: %w: ref of %d bytes", form.Ref, errMalformed, len(form.Ref))
+	}
+	title := truncateRunes(orDefault(form.Title, "entraide"), maxModalTitle)
+	var set []slack.Block
+	for i, field := range form.Fields[:min(len(form.Fields), bots.MaxFormFields)] {
+		input := slack.NewPlainTextInputBlockElement(nil, actionText)
+		if strings.TrimSpace(field.Placeholder) != "" {
+			input.Placeholder = plainText(truncateRunes(field.Placeholder, maxModalPlaceholder))
+		}
+		input.Multiline = field.Multiline
+		input.MaxLength = maxInputLength
+		if field.MaxLen > 0 {
+			input.MaxLength = min(field.MaxLen, maxInputLength)
+		}
+		input.FocusOnLoad = i == 0
+		label := truncateRunes(orDefault(field.Label, orDefault(field.Name, title)), maxModalLabel)
+		set = append(set, slack.NewInputBlock(fieldBlockID(i), plainText(label), nil, input).WithOptional(!field.Required))
+	}
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      viewForm,
+		Title:           plainText(title),
+		Submit:          plainText(truncateRunes(orDefault(form.Submit, title), maxModalSubmit)),
+		PrivateMetadata: string(meta),
+		Blocks:          slack.Blocks{BlockSet: set},
+	}, nil
 }
 
 // openAsk opens the modal of the global shortcut: a question, and the

@@ -24,8 +24,9 @@ const (
 )
 
 // Block ids of the actions blocks. A form button sits alone in a block whose
-// id carries the form's title and label, so a press can open the modal
-// without any state kept between the message and the press.
+// id carries the form's title and label, or the ref of a form of several
+// inputs (see bots.LookupForm), so a press can open the modal without any
+// state kept between the message and the press.
 const (
 	blockCommands   = "entraide.cmd"
 	blockFormPrefix = "entraide.form."
@@ -280,12 +281,19 @@ func actionBlocks(actions []bots.Action) []slack.Block {
 		if a.ID == "" || a.Command == "" || len(a.ID) > maxActionID || utf8.RuneCountInString(a.Command) > maxButtonValue {
 			continue
 		}
+		blockID := ""
+		if a.Kind == bots.ActionForm {
+			var ok bool
+			if blockID, ok = formBlockID(i, a); !ok {
+				continue // a form this adapter cannot find again
+			}
+		}
 		btn := slack.NewButtonBlockElement(a.ID, a.Command,
 			slack.NewTextBlockObject(slack.PlainTextType, truncateRunes(orDefault(a.Label, a.Command), maxButtonLabel), true, false))
 		if a.Kind == bots.ActionForm {
 			btn.Style = slack.StylePrimary
 			if len(forms) < maxButtons {
-				forms = append(forms, slack.NewActionBlock(formBlockID(i, a), btn))
+				forms = append(forms, slack.NewActionBlock(blockID, btn))
 			}
 			continue
 		}
@@ -299,34 +307,53 @@ func actionBlocks(actions []bots.Action) []slack.Block {
 	return forms
 }
 
-// formBlockID encodes a form's title and label in the id of its block.
-func formBlockID(i int, a bots.Action) string {
+// formBlockID encodes in the id of its block a form's title and label or,
+// for a form of several inputs, its ref ("f"). It reports false for a ref
+// that names no form or does not fit.
+func formBlockID(i int, a bots.Action) (string, bool) {
 	head := blockFormPrefix + strconv.Itoa(i) + ":"
+	if a.Form != "" {
+		id := head + url.Values{"f": {a.Form}}.Encode()
+		if _, ok := bots.LookupForm(a.Form); !ok || len(id) > maxBlockID {
+			return "", false
+		}
+		return id, true
+	}
 	title, label := truncateRunes(a.FormTitle, maxModalTitle), a.FormLabel
 	for {
 		id := head + url.Values{"t": {title}, "l": {label}}.Encode()
 		if len(id) <= maxBlockID || label == "" {
 			if len(id) > maxBlockID {
-				return head
+				return head, true
 			}
-			return id
+			return id, true
 		}
 		label = truncateRunes(label, utf8.RuneCountInString(label)/2)
 	}
 }
 
-// parseFormBlockID returns the title and label a form block id carries.
-func parseFormBlockID(id string) (title, label string, ok bool) {
+// formBlock is what the id of a form button's block carries: the title and
+// label of a one-text form, or the ref of a form of several inputs.
+// Malformed is true when the id has the form prefix but no readable query:
+// not something formBlockID made.
+type formBlock struct {
+	Title, Label, Ref string
+	Malformed         bool
+}
+
+// parseFormBlockID decodes an id made by formBlockID; ok is false when id
+// is not a form block's.
+func parseFormBlockID(id string) (b formBlock, ok bool) {
 	rest, ok := strings.CutPrefix(id, blockFormPrefix)
 	if !ok {
-		return "", "", false
+		return formBlock{}, false
 	}
 	_, query, _ := strings.Cut(rest, ":")
 	v, err := url.ParseQuery(query)
-	if err != nil {
-		return "", "", true
+	if err != nil || v.Has("f") && v.Get("f") == "" {
+		return formBlock{Malformed: true}, true
 	}
-	return v.Get("t"), v.Get("l"), true
+	return formBlock{Title: v.Get("t"), Label: v.Get("l"), Ref: v.Get("f")}, true
 }
 
 // truncateRunes shortens s to at most n characters, ending with "…" when

@@ -96,16 +96,52 @@ func TestFormBlockIDRoundTrip(t *testing.T) {
 		{ID: "answer:1", FormTitle: "Répondre (1)", FormLabel: "Votre réponse"},
 		{ID: "x", FormTitle: "a:b&c=d", FormLabel: strings.Repeat("très long ", 100)},
 		{ID: "y"},
+		{ID: "form:offer/fr", Form: "offer/fr", FormTitle: "Publier une offre d'emploi"},
 	} {
-		id := formBlockID(3, a)
-		if len(id) > maxBlockID {
-			t.Fatalf("block id of %d bytes", len(id))
+		id, ok := formBlockID(3, a)
+		if !ok || len(id) > maxBlockID {
+			t.Fatalf("block id %q of %d bytes, %v", id, len(id), ok)
 		}
-		title, label, ok := parseFormBlockID(id)
-		if !ok || title != a.FormTitle || !strings.HasPrefix(a.FormLabel, strings.TrimSuffix(label, "…")) {
-			t.Errorf("round trip of %+v: %q, %q, %v", a, title, label, ok)
+		b, ok := parseFormBlockID(id)
+		if !ok || b.Malformed || b.Ref != a.Form || a.Form == "" && (b.Title != a.FormTitle || !strings.HasPrefix(a.FormLabel, strings.TrimSuffix(b.Label, "…"))) {
+			t.Errorf("round trip of %+v: %+v, %v", a, b, ok)
 		}
 	}
+	for _, ref := range []string{"offer/xx", strings.Repeat("a", 300)} {
+		if id, ok := formBlockID(0, bots.Action{ID: "form", Form: ref}); ok {
+			t.Errorf("form %q: block id %q", ref, id)
+		}
+	}
+	for _, id := range []string{"entraide.form.0:f=", "entraide.form.0:f=%zz", "entraide.form.0:t=%"} {
+		if b, ok := parseFormBlockID(id); !ok || !b.Malformed {
+			t.Errorf("parseFormBlockID(%q) = %+v, %v", id, b, ok)
+		}
+	}
+}
+
+// FuzzFormBlockID checks that any block id parses without panic, and that
+// the ids formBlockID makes fit and carry their ref back.
+func FuzzFormBlockID(f *testing.F) {
+	f.Add("entraide.form.0:f=offer%2Ffr", "offer/fr", "t", "l")
+	f.Add("entraide.form.3:l=Votre+r%C3%A9ponse&t=R%C3%A9pondre+%281%29", "", "Répondre (1)", "Votre réponse")
+	f.Add("entraide.form.", "event/en", "", "")
+	f.Add("entraide.form.0:f=a&f=b;", "a|b", "\xff", "&=")
+	f.Fuzz(func(t *testing.T, id, ref, title, label string) {
+		parseFormBlockID(id)
+		made, ok := formBlockID(1, bots.Action{ID: "x", Form: ref, FormTitle: title, FormLabel: label})
+		if !ok {
+			if _, known := bots.LookupForm(ref); known || ref == "" {
+				t.Fatalf("form %q refused", ref)
+			}
+			return
+		}
+		if len(made) > maxBlockID {
+			t.Fatalf("block id of %d bytes", len(made))
+		}
+		if b, ok := parseFormBlockID(made); !ok || b.Malformed || b.Ref != ref {
+			t.Fatalf("%q parsed as %+v, %v", made, b, ok)
+		}
+	})
 }
 
 func FuzzEscape(f *testing.F) {

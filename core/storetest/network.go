@@ -41,6 +41,9 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"RemindEvent":                 testRemindEvent,
 		"ImportIdempotent":            testImportIdempotent,
 		"SubscribeRules":              testSubscribeRules,
+		"GrantRoles":                  testGrant,
+		"DigestOnce":                  testDigestOnce,
+		"Stats":                       testStats,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -37,6 +37,10 @@ func Run(t *testing.T, open Open) {
 		"Offers":        testOffers,
 		"Events":        testEvents,
 		"Subscriptions": testSubscriptions,
+		"Roles":         testRoles,
+		"Digests":       testDigests,
+		"LoginTokens":   testLoginTokens,
+		"Activity":      testActivity,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
