@@ -355,6 +355,8 @@ func humanDuration(lang string, d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "–"
+	case d < time.Minute:
+		return "< 1 min"
 	case d < time.Hour:
 		return strconv.Itoa(int(d.Minutes()+0.5)) + " min"
 	case d < 48*time.Hour:

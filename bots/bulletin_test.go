@@ -158,25 +158,38 @@ var bulletinScenario = []step{
 	{wait: 8 * 24 * time.Hour}, // a week more: nothing is sent twice
 }
 
-// playBulletin runs the bulletin scenario in a process that crashes where
-// fail says; a second process then takes over once the first one's leases
-// ran out, the platform delivers again every event so far (it never got all
-// the acks), and the scenario goes on with the second process.
+// playBulletin runs the bulletin scenario; see playSteps.
 func playBulletin(t *testing.T, store *sqlstore.Store, sender *platformFake, fail bots.Failpoint) {
+	t.Helper()
+	playSteps(t, store, sender, fail, core.DefaultConfig(), bulletinScenario)
+}
+
+// playSteps runs steps in a process that crashes where fail says; a second
+// process then takes over once the first one's leases ran out, the platform
+// delivers again every event so far (it never got all the acks), and the
+// scenario goes on with the second process. Digests are scheduled first,
+// as entraide does at start.
+func playSteps(t *testing.T, store *sqlstore.Store, sender *platformFake, fail bots.Failpoint, cfg core.Config, steps []step) {
 	t.Helper()
 	ctx := context.Background()
 	clock := core.NewManualClock(t0)
-	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	net, err := core.NewNetwork(store, nil, clock, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := net.ScheduleDigests(ctx); err != nil {
 		t.Fatal(err)
 	}
-	p := newPipeline(t, store, clock, sender, "first", fail)
+	if err := net.ScheduleCommunityDigests(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tune := func(owner string) func(*bots.PipelineConfig) {
+		return func(c *bots.PipelineConfig) { c.Owner, c.Batch = owner, 2 }
+	}
+	p := buildPipeline(t, store, clock, cfg, sender, fail, tune("first"))
 	var delivered []bots.Event
 	restarted := false
-	for i, s := range bulletinScenario {
+	for i, s := range steps {
 		var err error
 		if s.wait > 0 {
 			clock.Advance(s.wait)
@@ -194,7 +207,7 @@ func playBulletin(t *testing.T, store *sqlstore.Store, sender *platformFake, fai
 			}
 			restarted = true
 			clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
-			p = newPipeline(t, store, clock, sender, "second", nil)
+			p = buildPipeline(t, store, clock, cfg, sender, nil, tune("second"))
 			for _, ev := range delivered {
 				if err := p.Deliver(ctx, ev); err != nil {
 					t.Fatalf("redelivery of %s: %v", ev.ID, err)

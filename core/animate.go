@@ -125,7 +125,7 @@ func (n *Network) Grant(ctx context.Context, by Identity, community CommunityID,
 }
 
 // Animators returns who animates a community: the people given the animator
-// or admin role there, and the configured administrators the store knows.
+// or admin role there, and the configured administrators.
 func (n *Network) Animators(ctx context.Context, community CommunityID) ([]Person, error) {
 	seen := map[PersonID]bool{}
 	var out []Person
@@ -147,10 +147,9 @@ func (n *Network) Animators(ctx context.Context, community CommunityID) ([]Perso
 		}
 	}
 	for _, who := range n.cfg.Admins {
-		p, err := n.store.PersonByIdentity(ctx, who)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+		// A configured administrator may never have written yet: they are
+		// known from now on, so that drafts reach them.
+		p, err := n.store.EnsurePerson(ctx, who, "", n.clock.Now())
 		if err != nil {
 			return nil, fmt.Errorf("core: animators: %w", err)
 		}

@@ -1,0 +1,157 @@
+package bots_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"entraide/adapters/sqlstore/sqlstoretest"
+	"entraide/bots"
+	"entraide/core"
+)
+
+// animationScenario: anna administers the community; she makes bob an
+// animator; the community lives a week; the draft reaches the animators
+// the day before publication; bob edits it; it publishes itself once.
+// t0 is Monday 2 November 2026, 9:00 UTC: the next digest is published on
+// Monday 9 November at 9:00, drafted on Sunday 8 at 9:00.
+var animationScenario = []step{
+	{user: "anna", room: "#general", text: "!role animateur @bob"},
+	{user: "carol", room: "#general", text: "!role animateur @carol"},
+	{user: "anna", room: "#general", text: "!annonces lettre"},
+	{user: "bob", room: "#general", text: "!expert marchés publics"},
+	{user: "alice", room: "#general", text: "!ask Comment passer un marché public ?"},
+	{user: "bob", text: "!answer Avec une procédure adaptée."},
+	{user: "alice", room: "#general", text: "!resolve"},
+	{user: "carol", room: "#general", text: "!ask Inscription au concours d'attaché ?"},
+	{user: "carol", text: "!digest"},
+	{user: "carol", text: "!stats"},
+	{user: "anna", text: "!stats"},
+	{wait: 5*24*time.Hour + 23*time.Hour}, // Sunday 8, 8:00: no draft yet
+	{wait: 2 * time.Hour},                 // 10:00: the draft went to anna and bob
+	{user: "bob", text: "!digest intro Bonne semaine à toutes et à tous !"},
+	{user: "bob", text: "!digest remove 2"},
+	{user: "carol", text: "!digest remove 1"},
+	{wait: 23 * time.Hour}, // Monday 9, 9:00+: published in #general
+	{user: "bob", text: "!digest publish"},
+	{wait: 7 * 24 * time.Hour}, // the next week's draft, nothing twice
+}
+
+func animationConfig() core.Config {
+	cfg := core.DefaultConfig()
+	cfg.Admins = []core.Identity{{Platform: "test", User: "anna"}}
+	return cfg
+}
+
+// TestAnimationConversation checks what each person sees, on both backends.
+func TestAnimationConversation(t *testing.T) {
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			sender := newPlatformFake()
+			playSteps(t, open(t), sender, nil, animationConfig(), animationScenario)
+			got := map[string]string{}
+			for _, key := range sender.order {
+				line := sender.visible[key]
+				where, _, _ := strings.Cut(line, ": ")
+				if strings.HasPrefix(where, "#general/") && !strings.HasPrefix(where, "#general//") {
+					where = "#general/thread"
+				}
+				got[where] += line + "\n"
+			}
+			expect := func(where string, parts ...string) {
+				t.Helper()
+				for _, p := range parts {
+					if !strings.Contains(got[where], p) {
+						t.Errorf("%s did not see %q; saw:\n%s", where, p, got[where])
+					}
+				}
+			}
+			expect("#general/thread", "C'est fait : rôle animateur donné à bob.", "Seuls les administrateurs de la communauté donnent les rôles.",
+				"Ce salon recevra les nouveautés : lettre de la communauté.")
+			expect("//carol", "Cette commande est réservée aux animateurs de la communauté.")
+			expect("//anna", "Les 30 derniers jours : 2 questions, 2 personnes ont demandé, 1 ont répondu ; 1 experts dans l'annuaire.",
+				"Taux de réponse : 50 %", "Sujets sans expert : « attache » (1)",
+				"Brouillon de la lettre n°1, à publier le lundi 9 novembre 2026 :")
+			expect("//bob", "Brouillon de la lettre n°1", "1 Questions résolues · « Comment passer un marché public ? »",
+				"« Bonne semaine à toutes et à tous ! »", "2 Questions qui attendent un expert · « Inscription au concours d'attaché ? » (retiré)",
+				"Cette lettre est déjà publiée.")
+			// One digest a week: the first one, then the quiet second week's.
+			if strings.Count(got["#general//"], "La lettre de la communauté, du 2 novembre") != 1 ||
+				strings.Count(got["#general//"], "La lettre de la communauté, du 9 novembre 2026 au 16 novembre 2026") != 1 {
+				t.Fatalf("#general got:\n%s", got["#general//"])
+			}
+			expect("#general//", "La lettre de la communauté, du 2 novembre 2026 au 9 novembre 2026", "« Bonne semaine à toutes et à tous ! »",
+				"Questions résolues", "« Comment passer un marché public ? » → « Avec une procédure adaptée. »", "Nouveaux experts")
+			if strings.Contains(got["#general//"], "concours") {
+				t.Error("the removed item was published")
+			}
+			if strings.Count(got["//bob"], "Brouillon de la lettre n°2") != 1 {
+				t.Errorf("bob got the next draft %d times", strings.Count(got["//bob"], "Brouillon de la lettre n°2"))
+			}
+			for key, n := range sender.calls {
+				if n != 1 {
+					t.Errorf("%s sent %d times", key, n)
+				}
+			}
+		})
+	}
+}
+
+// TestAnimationCrashAnywhere kills the pipeline at every step of the
+// animation scenario: the digest is drafted and published once, and people
+// see what they see without a crash.
+func TestAnimationCrashAnywhere(t *testing.T) {
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			clean := newPlatformFake()
+			playSteps(t, open(t), clean, nil, animationConfig(), animationScenario)
+			want := clean.seen()
+			crashes := 0
+			stride, least := 3, 20
+			if raceDetector {
+				stride, least = 7, 8
+			}
+			for _, step := range []string{bots.StepStored, bots.StepHandled, bots.StepCommitted, bots.StepSent} {
+				for n := 1; ; n += stride {
+					fail, crashed := crashAt(step, n)
+					sender := newPlatformFake()
+					playSteps(t, open(t), sender, fail, animationConfig(), animationScenario)
+					if !crashed() {
+						break
+					}
+					crashes++
+					if got := sender.seen(); got != want {
+						t.Errorf("crash at %s#%d: people saw\n%s\nwant\n%s", step, n, got, want)
+					}
+					for key, calls := range sender.calls {
+						if calls > 1 && step != bots.StepSent {
+							t.Errorf("crash at %s#%d: %s sent %d times", step, n, key, calls)
+						}
+					}
+				}
+			}
+			if crashes < least {
+				t.Fatalf("only %d crash points exercised", crashes)
+			}
+		})
+	}
+}
+
+func TestParseUserRef(t *testing.T) {
+	for in, want := range map[string]string{
+		"<@U123>": "U123", "<@U123|bob>": "U123", "<@!4567>": "4567", "@bob": "bob", "bob": "bob",
+	} {
+		id, ok := bots.ParseUserRef("slack", in)
+		if !ok || id.User != want {
+			t.Errorf("ParseUserRef(%q) = %v %v, want %s", in, id, ok, want)
+		}
+	}
+	if id, ok := bots.ParseUserRef("matrix", "@alice:tchap.gouv.fr"); !ok || id.User != "@alice:tchap.gouv.fr" {
+		t.Errorf("matrix id = %v %v", id, ok)
+	}
+	for _, bad := range []string{"", "<@>", "a b", "<@U1|x> y"} {
+		if _, ok := bots.ParseUserRef("slack", bad); ok {
+			t.Errorf("ParseUserRef(%q) accepted", bad)
+		}
+	}
+}
