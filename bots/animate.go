@@ -191,7 +191,7 @@ func (b *Bot) draftMessage(lang string, d core.CommunityDigest) Message {
 	}
 	for i, it := range d.Items {
 		m.Break()
-		m.Code(strconv.Itoa(i + 1)).Text(" " + sectionName(lang, it.Section) + " · ").Quote(it.Title)
+		m.Code(strconv.Itoa(i + 1)).Text(" " + sectionName(lang, it.Section) + " · ").Cite(it.Title)
 		if it.Removed {
 			m.Text(" " + word(lang, msgDraftRemoved))
 		}
@@ -246,21 +246,21 @@ func (b *Bot) digestMessage(lang string, loc *time.Location, d core.CommunityDig
 				first = false
 			}
 			m.Break()
-			m.Text("• ").Quote(it.Title)
+			m.Text("• ").Cite(it.Title)
 			switch section {
 			case core.SectionResolved:
 				if it.Detail != "" {
-					m.Text(" → ").Quote(it.Detail)
+					m.Text(" → ").Cite(it.Detail)
 				}
 			case core.SectionWaiting:
 				m.Text(" · ").Code(b.cfg.Prefix + "answer " + strconv.FormatInt(it.Ref, 10) + " …")
 			case core.SectionExperts:
 				if it.Detail != "" {
-					m.Text(" · ").Quote(it.Detail)
+					m.Text(" · ").Cite(it.Detail)
 				}
 			case core.SectionOffers:
 				if it.Detail != "" {
-					m.Text(" · ").Quote(it.Detail)
+					m.Text(" · ").Cite(it.Detail)
 				}
 				m.Text(" · ").Code(b.cfg.Prefix + "offer " + strconv.FormatInt(it.Ref, 10))
 			case core.SectionEvents:
@@ -319,7 +319,7 @@ func (b *Bot) stats(ctx context.Context, r *Request) ([]Outgoing, error) {
 			if i > 0 {
 				m.Text(", ")
 			}
-			m.Quote(t.Topic).Text(" (" + strconv.Itoa(t.Questions) + ")")
+			m.Cite(t.Topic).Text(" (" + strconv.Itoa(t.Questions) + ")")
 			if len(t.Suggested) > 0 {
 				m.Text(" → ").Text(t.Suggested[0].Name())
 			}

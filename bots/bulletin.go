@@ -550,7 +550,7 @@ func (b *Bot) handleBulletinJob(ctx context.Context, j core.Job) (out []Outgoing
 // offerLine is one line of a list of offers.
 func (b *Bot) offerLine(lang string, o core.Offer) Message {
 	var m Message
-	m.Strong(word(lang, msgOfferWord) + " " + strconv.FormatInt(int64(o.ID), 10)).Text(" · ").Quote(o.Title)
+	m.Strong(word(lang, msgOfferWord) + " " + strconv.FormatInt(int64(o.ID), 10)).Text(" · ").Cite(o.Title)
 	var details []string
 	for _, s := range []string{o.Employer, o.Location, o.Contract} {
 		if s != "" {
@@ -558,7 +558,7 @@ func (b *Bot) offerLine(lang string, o core.Offer) Message {
 		}
 	}
 	if len(details) > 0 {
-		m.Text(" · ").Quote(strings.Join(details, ", "))
+		m.Text(" · ").Cite(strings.Join(details, ", "))
 	}
 	if !o.Closes.IsZero() {
 		m.Text(" · " + word(lang, msgClosesLabel) + " " + b.formatDay(lang, o.Closes.Add(-time.Second), b.net.Location()))
@@ -569,10 +569,10 @@ func (b *Bot) offerLine(lang string, o core.Offer) Message {
 // eventLine is one line of a list of events.
 func (b *Bot) eventLine(lang string, e core.Event) Message {
 	var m Message
-	m.Strong(word(lang, msgEventWord) + " " + strconv.FormatInt(int64(e.ID), 10)).Text(" · ").Quote(e.Title)
+	m.Strong(word(lang, msgEventWord) + " " + strconv.FormatInt(int64(e.ID), 10)).Text(" · ").Cite(e.Title)
 	m.Text(" · " + b.formatWhen(lang, e))
 	if e.Place != "" {
-		m.Text(" · ").Quote(e.Place)
+		m.Text(" · ").Cite(e.Place)
 	}
 	return m
 }

@@ -128,6 +128,12 @@ func (m *Message) Code(s string) *Message { return m.add(Span{Kind: Code, Text: 
 // Quote appends text written by a user.
 func (m *Message) Quote(s string) *Message { return m.add(Span{Kind: Quote, Text: s}) }
 
+// Cite appends a short text written by a user inside a line, between « »:
+// a title in a list, say. It is a Plain span, which adapters escape like
+// every span (no markup, no mention comes from text); Quote is for whole
+// paragraphs a user wrote, shown apart.
+func (m *Message) Cite(s string) *Message { return m.add(Span{Kind: Plain, Text: "« " + s + " »"}) }
+
 // Mention appends a mention of who, shown as name.
 func (m *Message) Mention(who core.Identity, name string) *Message {
 	return m.add(Span{Kind: Mention, Text: name, Who: who})
