@@ -243,24 +243,40 @@ func (n *Network) stats(ctx context.Context, community CommunityID, from, to tim
 // suggest fills each topic's Suggested with who answered questions with
 // that topic best (most answers on questions containing the term).
 func (n *Network) suggest(ctx context.Context, act Activity, topics []TopicCount) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	wanted := map[string]int{}
+	for i, t := range topics {
+		wanted[t.Topic] = i
+	}
+	// The terms of each question are read once, and only the topics asked
+	// about are kept.
 	byQuestion := map[QuestionID]Question{}
+	termsOf := map[QuestionID][]int{}
 	for _, q := range act.Questions {
 		byQuestion[q.ID] = q
-	}
-	for i := range topics {
-		counts := map[PersonID]int{}
-		for _, a := range act.Answers {
-			q, ok := byQuestion[a.Question]
-			if !ok || a.Author == q.Asker {
-				continue
-			}
-			for _, term := range topicTerms(q.Text) {
-				if term == topics[i].Topic {
-					counts[a.Author]++
-					break
-				}
+		for _, term := range topicTerms(q.Text) {
+			if i, ok := wanted[term]; ok {
+				termsOf[q.ID] = append(termsOf[q.ID], i)
 			}
 		}
+	}
+	counts := make([]map[PersonID]int, len(topics))
+	for i := range counts {
+		counts[i] = map[PersonID]int{}
+	}
+	for _, a := range act.Answers {
+		q, ok := byQuestion[a.Question]
+		if !ok || a.Author == q.Asker {
+			continue
+		}
+		for _, i := range termsOf[a.Question] {
+			counts[i][a.Author]++
+		}
+	}
+	for i := range topics {
+		counts := counts[i]
 		var ids []PersonID
 		for id := range counts {
 			ids = append(ids, id)
