@@ -1,0 +1,4 @@
+// Package metrics exposes entraide's Prometheus metrics.
+package metrics
+
+import _ "github.com/prometheus/client_golang/prometheus"
