@@ -69,6 +69,10 @@ type config struct {
 	FeedInterval     time.Duration
 	// HTTPAddr is where calendars are served ("" for nowhere).
 	HTTPAddr string
+	// Admins and DigestSchedule are read into Network by Validate.
+	Admins, DigestSchedule string
+	// SessionKey signs the animators' page sessions.
+	SessionKey string
 }
 
 // setting is one configuration variable: its flag, environment variable and
@@ -99,6 +103,10 @@ func (c *config) settings() []setting {
 		{"feed-interval", "ENTRAIDE_FEED_INTERVAL", "time between two polls of a feed or calendar", (*durationValue)(&c.FeedInterval)},
 		{"http-addr", "ENTRAIDE_HTTP_ADDR", "address to serve calendars on, such as :8080 (none when empty)", (*stringValue)(&c.HTTPAddr)},
 		{"public-url", "ENTRAIDE_PUBLIC_URL", "address where people reach that server, such as https://entraide.example.gouv.fr, for links in messages", (*stringValue)(&c.Bot.PublicURL)},
+		{"admins", "ENTRAIDE_ADMINS", "administrators of every community, who give the animator role: platform:user, comma-separated (matrix:@alice:tchap.gouv.fr,slack:U123)", (*stringValue)(&c.Admins)},
+		{"digest-schedule", "ENTRAIDE_DIGEST_SCHEDULE", "when community digests are published, in ENTRAIDE_TIMEZONE: days and a time, such as \"mon 09:00\" or \"mon,thu 8h30\"", (*stringValue)(&c.DigestSchedule)},
+		{"digest-draft-ahead", "ENTRAIDE_DIGEST_DRAFT_AHEAD", "how long before publication the digest draft goes to the animators", (*durationValue)(&c.Network.Digest.DraftAhead)},
+		{"session-key", "ENTRAIDE_SESSION_KEY", "key (32 bytes or more) that signs the animators' page sessions; generated once and kept in the database when unset", (*stringValue)(&c.SessionKey)},
 		{"console-room", "ENTRAIDE_CONSOLE_ROOM", "console room of lines that name none", (*stringValue)(&c.Console.Room)},
 		{"log-level", "ENTRAIDE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "ENTRAIDE_LOG_FORMAT", "text or json", (*stringValue)(&c.LogFormat)},
@@ -107,15 +115,16 @@ func (c *config) settings() []setting {
 
 func defaultConfig() config {
 	return config{
-		Database:     sqlstore.DefaultDatabase,
-		Router:       "match",
-		TimeZone:     "Europe/Paris",
-		LogLevel:     "info",
-		LogFormat:    "text",
-		Bot:          bots.DefaultConfig(),
-		Network:      core.DefaultConfig(),
-		Console:      console.DefaultConfig(),
-		FeedInterval: feeds.DefaultInterval,
+		Database:       sqlstore.DefaultDatabase,
+		Router:         "match",
+		TimeZone:       "Europe/Paris",
+		LogLevel:       "info",
+		LogFormat:      "text",
+		Bot:            bots.DefaultConfig(),
+		Network:        core.DefaultConfig(),
+		Console:        console.DefaultConfig(),
+		FeedInterval:   feeds.DefaultInterval,
+		DigestSchedule: "mon 09:00",
 	}
 }
 
@@ -161,6 +170,20 @@ func (c *config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_LOG_FORMAT=%q: want text or json", c.LogFormat))
 	}
+	if sc, err := core.ParseSchedule(c.DigestSchedule); err != nil {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_DIGEST_SCHEDULE=%q: want days then a time, such as \"mon 09:00\"", c.DigestSchedule))
+	} else {
+		c.Network.Digest.Publish = sc
+	}
+	c.Network.Admins = nil
+	for _, a := range strings.FieldsFunc(c.Admins, func(r rune) bool { return r == ',' || r == ' ' }) {
+		platform, user, ok := strings.Cut(a, ":")
+		if !ok || platform == "" || user == "" {
+			errs = append(errs, fmt.Errorf("ENTRAIDE_ADMINS: %q: want platform:user, such as matrix:@alice:tchap.gouv.fr", a))
+			continue
+		}
+		c.Network.Admins = append(c.Network.Admins, core.Identity{Platform: core.Platform(platform), User: user})
+	}
 	if _, err := feeds.ParseSources(c.Feeds, core.KindOffer); err != nil {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_FEEDS: %v", err))
 	}
@@ -169,6 +192,9 @@ func (c *config) Validate() error {
 	}
 	if c.FeedInterval < time.Minute {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_FEED_INTERVAL=%s: want at least 1m", c.FeedInterval))
+	}
+	if c.SessionKey != "" && len(c.SessionKey) < 32 {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_SESSION_KEY: %d bytes: want 32 or more random bytes (openssl rand -base64 32)", len(c.SessionKey)))
 	}
 	if c.Bot.PublicURL != "" {
 		if _, err := core.CheckLink("public-url", c.Bot.PublicURL); err != nil {
@@ -314,6 +340,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err := net.ScheduleDigests(ctx); err != nil {
 		return err
 	}
+	if err := net.ScheduleCommunityDigests(ctx); err != nil {
+		return err
+	}
 	switch command {
 	case "demo":
 		cfg.Console.Echo = true
@@ -368,7 +397,7 @@ func background(cfg config, net *core.Network, log *slog.Logger) []runner {
 		out = append(out, runner{"feeds", p.Run})
 	}
 	if cfg.HTTPAddr != "" {
-		h := webHandler(net, log)
+		h := webHandler(net, cfg, log)
 		out = append(out, runner{"web", func(ctx context.Context) error { return serveWeb(ctx, cfg.HTTPAddr, h, log) }})
 	}
 	return out

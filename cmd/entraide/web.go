@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,14 +15,23 @@ import (
 	"time"
 
 	"entraide/adapters/feeds"
+	"entraide/adapters/web"
 	"entraide/core"
 )
 
 // webHandler serves what entraide publishes over HTTP: the calendar of
-// events to subscribe to, one event as a .ics file to add to a diary, and a
-// health check.
-func webHandler(net *core.Network, log *slog.Logger) http.Handler {
+// events to subscribe to, one event as a .ics file to add to a diary, the
+// animators' page, and a health check.
+func webHandler(net *core.Network, cfg config, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	animators, err := animatorsPage(net, cfg, log)
+	if err != nil {
+		log.Error("the animators' page is off", "err", err)
+	} else {
+		for _, path := range web.Patterns() {
+			mux.Handle(path, animators)
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -59,6 +70,43 @@ func webHandler(net *core.Network, log *slog.Logger) http.Handler {
 		})
 	})
 	return mux
+}
+
+// animatorsPage returns the animators' page, signed with the configured
+// session key, or with one generated once and kept in the database (so
+// that replicas share it).
+func animatorsPage(net *core.Network, cfg config, log *slog.Logger) (http.Handler, error) {
+	key := []byte(cfg.SessionKey)
+	if len(key) == 0 {
+		var err error
+		if key, err = storedSessionKey(net.Store()); err != nil {
+			return nil, err
+		}
+	}
+	return web.New(net, web.Config{SessionKey: key, Secure: strings.HasPrefix(cfg.Bot.PublicURL, "https://"), Prefix: cfg.Bot.Prefix}, log)
+}
+
+// storedSessionKey returns the session key kept in the database, making it
+// on first use. Two processes starting at once may both make one: the
+// second write wins, which only ends the sessions opened in between.
+func storedSessionKey(store core.Store) ([]byte, error) {
+	ctx := context.Background()
+	const name = "web/session-key"
+	stored, err := store.Checkpoint(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if key, err := hex.DecodeString(stored); err == nil && len(key) >= 32 {
+		return key, nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := store.SetCheckpoint(ctx, name, hex.EncodeToString(key)); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // eventUID is the stable UID of an event in the calendars entraide serves:

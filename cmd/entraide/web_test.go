@@ -34,7 +34,7 @@ func TestCalendarServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(webHandler(net, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(webHandler(net, defaultConfig(), slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	get := func(path string) (int, string, string) {
 		resp, err := http.Get(srv.URL + path)
@@ -67,5 +67,40 @@ func TestCalendarServed(t *testing.T) {
 	}
 	if code, _, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("healthz: %d %q", code, body)
+	}
+}
+
+// TestAnimatorsPageMounted serves the animators' page beside the calendars,
+// with a session key kept in the database and the same for every process.
+func TestAnimatorsPageMounted(t *testing.T) {
+	store := sqlstoretest.SQLite(t)
+	net, err := core.NewNetwork(store, nil, nil, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := storedSessionKey(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := storedSessionKey(store)
+	if err != nil || string(k1) != string(k2) || len(k1) < 32 {
+		t.Fatalf("session keys differ or are short: %x %x %v", k1, k2, err)
+	}
+	srv := httptest.NewServer(webHandler(net, defaultConfig(), slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/animate", "/login"} {
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotFound {
+			t.Errorf("%s: status %d", path, resp.StatusCode)
+		}
+		if resp.StatusCode != http.StatusSeeOther && !strings.Contains(string(body), "!web") {
+			t.Errorf("%s: the page does not say to ask the bot with !web:\n%s", path, body)
+		}
 	}
 }
