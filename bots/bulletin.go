@@ -332,11 +332,29 @@ func (b *Bot) subscriptionText(lang string, s core.Subscription) string {
 	case core.KindEvent:
 		what = word(lang, msgKindEvents)
 	}
-	if f := s.Filter.String(); f != "" {
+	if f := filterText(lang, s.Filter); f != "" {
 		what += " « " + f + " »"
 	}
 	freq := map[core.Frequency]msgKey{core.Immediately: msgFreqNow, core.Daily: msgFreqDaily, core.Weekly: msgFreqWeekly}[s.Frequency]
 	return what + ", " + word(lang, freq)
+}
+
+// filterText writes a filter with the field names of lang ("lieu:" in
+// French), as people type them.
+func filterText(lang string, f core.Filter) string {
+	if lang != "fr" {
+		return f.String()
+	}
+	names := map[core.FilterField]string{core.FieldPlace: "lieu", core.FieldOrg: "org", core.FieldCategory: "cat", core.FieldContract: "contrat"}
+	var parts []string
+	for _, c := range f.Conditions {
+		one := core.Filter{Conditions: []core.Condition{{Text: c.Text}}}.String()
+		if c.Field != core.FieldAny {
+			one = names[c.Field] + ":" + one
+		}
+		parts = append(parts, one)
+	}
+	return strings.Join(parts, " ")
 }
 
 // unsubscribe handles "!desabonner 3" and "!desabonner tout".

@@ -519,4 +519,8 @@ dan@#rh> !question Combien de jours de congés pour un déménagement ?
 carol@dm> !reponse 2 Un jour d'autorisation d'absence, selon le règlement intérieur.
 # Une commande inconnue reçoit une aide courte.
 erin> !poser ma question
+# Offres d'emploi : #emploi les annonce, Erin s'abonne à celles de Lyon, Dan en publie une.
+dan@#emploi> !annonces offres
+erin@dm> !abonner offres immediat lieu:lyon
+dan> !offre Juriste marchés publics | employeur: Métropole de Lyon | lieu: Lyon | contrat: CDD 3 ans
 `
