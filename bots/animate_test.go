@@ -34,7 +34,8 @@ var animationScenario = []step{
 	{user: "carol", text: "!digest remove 1"},
 	{wait: 23 * time.Hour}, // Monday 9, 9:00+: published in #general
 	{user: "bob", text: "!digest publish"},
-	{wait: 7 * 24 * time.Hour}, // the next week's draft, nothing twice
+	{wait: 24 * time.Hour},     // Tuesday 10: carol's question expires, a day after the animators heard of it
+	{wait: 6 * 24 * time.Hour}, // the next week's draft, nothing twice
 }
 
 func animationConfig() core.Config {
@@ -72,6 +73,10 @@ func TestAnimationConversation(t *testing.T) {
 			expect("//anna", "Les 30 derniers jours : 2 questions, 2 personnes ont demandé, 1 ont répondu ; 1 experts dans l'annuaire.",
 				"Taux de réponse : 50 %", "Sujets sans expert : « attache » (1)",
 				"Brouillon de la lettre n°1, à publier le lundi 9 novembre 2026 :")
+			for _, animator := range []string{"//anna", "//bob"} {
+				expect(animator, "Aucun expert n'a répondu à la question n°2 posée par carol (#general) :")
+			}
+			expect("#general/thread", "@carol, personne n'a pu répondre à votre question n°2 à temps")
 			expect("//bob", "Brouillon de la lettre n°1", "1 Questions résolues · « Comment passer un marché public ? »",
 				"« Bonne semaine à toutes et à tous ! »", "2 Questions qui attendent un expert · « Inscription au concours d'attaché ? » (retiré)",
 				"Cette lettre est déjà publiée.")
@@ -83,7 +88,7 @@ func TestAnimationConversation(t *testing.T) {
 			expect("#general//", "La lettre de la communauté, du 2 novembre 2026 au 9 novembre 2026", "« Bonne semaine à toutes et à tous ! »",
 				"Questions résolues", "« Comment passer un marché public ? » → « Avec une procédure adaptée. »", "Nouveaux experts")
 			if strings.Contains(got["#general//"], "concours") {
-				t.Error("the removed item was published")
+				t.Errorf("the removed item was published:\n%s", got["#general//"])
 			}
 			if strings.Count(got["//bob"], "Brouillon de la lettre n°2") != 1 {
 				t.Errorf("bob got the next draft %d times", strings.Count(got["//bob"], "Brouillon de la lettre n°2"))

@@ -259,6 +259,14 @@ func (b *Bot) HandleJob(ctx context.Context, j core.Job) ([]Outgoing, error) {
 		out := b.requests(q, esc.Asker, esc.Experts, where, msgEscalated, func(e core.Person) string {
 			return "job:" + j.Key + fmt.Sprintf("/request/%d", e.ID)
 		})
+		// The animators may answer, or know whom to ask: the request
+		// offers them the answer button only.
+		for _, o := range b.requests(q, esc.Asker, esc.Animators, where, msgEscalatedAnimator, func(a core.Person) string {
+			return fmt.Sprintf("job:%s/animator/%d", j.Key, a.ID)
+		}) {
+			o.Message.Actions = o.Message.Actions[:1]
+			out = append(out, o)
+		}
 		if esc.Expired {
 			lang := b.cfg.Lang
 			if supported(esc.Asker.Lang) {

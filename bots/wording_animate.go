@@ -42,6 +42,7 @@ const (
 	msgWebLink                msgKey = "web_link"
 	msgWebSent                msgKey = "web_sent"
 	msgKindDigest             msgKey = "kind_digest"
+	msgEscalatedAnimator      msgKey = "escalated_animator"
 )
 
 func init() {
@@ -94,6 +95,7 @@ var animateCatalog = map[string]map[msgKey]string{
 		msgWebLink:                "Votre lien vers la page des animateurs : {}\nIl ne sert qu'une fois et expire dans {} minutes. Ne le transmettez pas.",
 		msgWebSent:                "Je vous ai envoyé le lien en message privé.",
 		msgKindDigest:             "lettre de la communauté",
+		msgEscalatedAnimator:      "Aucun expert n'a répondu à la question n°{} posée par {} ({}) :\n{}\nConnaissez-vous quelqu'un qui pourrait aider ? Invitez-le à rejoindre l'annuaire, ou répondez : {}",
 	},
 	"en": {
 		msgNoRole:                 "You have no special role in this community: you may ask and answer questions.",
@@ -136,5 +138,6 @@ var animateCatalog = map[string]map[msgKey]string{
 		msgWebLink:                "Your link to the animators' page: {}\nIt works once and expires in {} minutes. Do not pass it on.",
 		msgWebSent:                "I sent you the link in a direct message.",
 		msgKindDigest:             "community digest",
+		msgEscalatedAnimator:      "No expert answered question #{} asked by {} ({}):\n{}\nDo you know someone who could help? Invite them into the directory, or answer: {}",
 	},
 }

@@ -523,13 +523,17 @@ type Escalation struct {
 	Asker    Person
 	Round    int
 	Experts  []Person
-	Expired  bool
+	// Animators are told after the last round of experts, when the
+	// community has some; the question expires one delay later.
+	Animators []Person
+	Expired   bool
 }
 
 // Escalate runs round round of the escalation of question id: while rounds
 // remain, the question is sent to experts not asked yet and the next round
-// is scheduled; after the last one, the question expires. An answered,
-// resolved or expired question is left as it is.
+// is scheduled; after the last one, it goes to the community's animators
+// (when it has some) and, one delay later, the question expires. An
+// answered, resolved or expired question is left as it is.
 func (n *Network) Escalate(ctx context.Context, id QuestionID, round int) (Escalation, error) {
 	now := n.clock.Now()
 	var out Escalation
@@ -544,6 +548,18 @@ func (n *Network) Escalate(ctx context.Context, id QuestionID, round int) (Escal
 		}
 		if out.Asker, err = tx.Person(ctx, q.Asker); err != nil {
 			return err
+		}
+		if round == n.cfg.EscalationRounds+1 {
+			// After the experts, the community's animators, who may know
+			// someone: then a last wait before the asker is told.
+			bound := *n
+			bound.store = tx
+			if out.Animators, err = bound.Animators(ctx, q.Community); err != nil {
+				return err
+			}
+			if len(out.Animators) > 0 {
+				return tx.ScheduleJob(ctx, EscalationJob(id, round+1, now.Add(n.cfg.EscalateAfter)))
+			}
 		}
 		if round > n.cfg.EscalationRounds {
 			if out.Question, err = advance(ctx, tx, id, StateExpired, now); err != nil {
