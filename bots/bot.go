@@ -378,6 +378,12 @@ func (b *Bot) answer(ctx context.Context, r *Request) ([]Outgoing, error) {
 		// No mention: it would name the asker in the room.
 		relay = say(askerLang, msgAnswerRelayedAnon, strong(res.Author.Name()), strong(qid), quote(res.Answer.Text), b.cmd("resolve "+qid))
 	}
+	// Several experts may answer: the asker picks one, with the button or
+	// the command the text gives.
+	aid := strconv.FormatInt(int64(res.Answer.ID), 10)
+	relay.Break()
+	relay.Spans = append(relay.Spans, say(askerLang, msgAcceptHint, b.cmd("accept "+aid)).Spans...)
+	relay.Actions = []Action{{Kind: ActionCommand, ID: "accept:" + aid, Label: word(askerLang, msgAcceptButton), Command: "accept " + aid}}
 	return []Outgoing{
 		{To: OriginOf(res.Question.Origin, asker.Identity), Message: relay, Key: eventKey(ev, "relay")},
 		{
@@ -468,6 +474,45 @@ func (b *Bot) resolve(ctx context.Context, r *Request) ([]Outgoing, error) {
 			To:      DirectTo(author.Identity),
 			Message: say(lang, msgResolvedNotice, strong(askerName(res.Question, asker, lang)), strong(qid)),
 			Key:     eventKey(ev, fmt.Sprintf("resolved/%d", a.Author)),
+		})
+	}
+	return out, nil
+}
+
+// accept handles "!accept 17": the asker chooses answer 17.
+func (b *Bot) accept(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	n, rest, ok := splitID(r.Args)
+	if !ok || rest != "" {
+		return b.reply(ev, say(r.Lang, msgAcceptUsage, b.cmd("accept 17"))), nil
+	}
+	res, err := b.net.Accept(ctx, ev.Sender, core.AnswerID(n))
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return b.reply(ev, say(r.Lang, msgItemNotFound, strong(r.Args))), nil
+	case errors.Is(err, core.ErrForbidden):
+		return b.reply(ev, say(r.Lang, msgAcceptNotAsker)), nil
+	case errors.Is(err, core.ErrConflict):
+		return b.reply(ev, say(r.Lang, msgQuestionClosed, strong(r.Args), plain(word(r.Lang, msgStateExpired)))), nil
+	case err != nil:
+		return nil, err
+	}
+	qid := strconv.FormatInt(int64(res.Question.ID), 10)
+	key := msgAccepted
+	if !res.Resolved {
+		key = msgAcceptedChanged
+	}
+	out := b.reply(ev, say(r.Lang, key, strong(res.Author.Name()), strong(qid)))
+	if res.Author.ID != res.Question.Asker {
+		lang := b.langOfPerson(res.Author)
+		asker, err := b.net.Store().Person(ctx, res.Question.Asker)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Outgoing{
+			To:      DirectTo(res.Author.Identity),
+			Message: say(lang, msgAcceptedNotice, strong(askerName(res.Question, asker, lang)), strong(qid)),
+			Key:     eventKey(ev, "accepted"),
 		})
 	}
 	return out, nil

@@ -69,6 +69,7 @@ func builtinCommands() []*Command {
 		{Name: "anon", Aliases: []string{"anonyme", "anonymous"}, Handle: (*Bot).anon},
 		{Name: "expert", Aliases: []string{"expertise"}, Handle: (*Bot).expert},
 		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
+		{Name: "accept", Aliases: []string{"accepter", "choisir", "aceptar"}, Handle: (*Bot).accept},
 		{Name: "resolve", Aliases: []string{"resolu", "resolved", "resoudre"}, Handle: (*Bot).resolve},
 		{Name: "pass", Aliases: []string{"passer", "decline"}, Handle: (*Bot).pass},
 		{Name: "snooze", Aliases: []string{"plustard", "later", "rappel"}, Handle: (*Bot).snooze},

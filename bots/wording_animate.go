@@ -43,6 +43,13 @@ const (
 	msgWebSent                msgKey = "web_sent"
 	msgKindDigest             msgKey = "kind_digest"
 	msgEscalatedAnimator      msgKey = "escalated_animator"
+	msgAcceptHint             msgKey = "accept_hint"
+	msgAcceptButton           msgKey = "accept_button"
+	msgAcceptUsage            msgKey = "accept_usage"
+	msgAcceptNotAsker         msgKey = "accept_not_asker"
+	msgAccepted               msgKey = "accepted"
+	msgAcceptedNotice         msgKey = "accepted_notice"
+	msgAcceptedChanged        msgKey = "accepted_changed"
 )
 
 func init() {
@@ -95,6 +102,13 @@ var animateCatalog = map[string]map[msgKey]string{
 		msgWebLink:                "Votre lien vers la page des animateurs : {}\nIl ne sert qu'une fois et expire dans {} minutes. Ne le transmettez pas.",
 		msgWebSent:                "Je vous ai envoyé le lien en message privé.",
 		msgKindDigest:             "lettre de la communauté",
+		msgAcceptHint:             "Si c'est la réponse qu'il vous fallait : {}",
+		msgAcceptButton:           "C'est la bonne réponse",
+		msgAcceptUsage:            "Donnez le numéro de la réponse que vous retenez, par exemple : {}",
+		msgAcceptNotAsker:         "Seule la personne qui a posé la question choisit sa réponse.",
+		msgAccepted:               "C'est noté : la réponse de {} à la question n°{} est retenue, et la question est résolue. Merci !",
+		msgAcceptedChanged:        "C'est noté : vous retenez maintenant la réponse de {} à la question n°{}.",
+		msgAcceptedNotice:         "{} a retenu votre réponse à la question n°{}. Merci pour votre aide !",
 		msgEscalatedAnimator:      "Aucun expert n'a répondu à la question n°{} posée par {} ({}) :\n{}\nConnaissez-vous quelqu'un qui pourrait aider ? Invitez-le à rejoindre l'annuaire, ou répondez : {}",
 	},
 	"en": {
@@ -138,6 +152,13 @@ var animateCatalog = map[string]map[msgKey]string{
 		msgWebLink:                "Your link to the animators' page: {}\nIt works once and expires in {} minutes. Do not pass it on.",
 		msgWebSent:                "I sent you the link in a direct message.",
 		msgKindDigest:             "community digest",
+		msgAcceptHint:             "If this is the answer you needed: {}",
+		msgAcceptButton:           "This is the answer",
+		msgAcceptUsage:            "Give the number of the answer you choose, for example: {}",
+		msgAcceptNotAsker:         "Only the person who asked the question chooses its answer.",
+		msgAccepted:               "Done: the answer of {} to question #{} is chosen, and the question is resolved. Thank you!",
+		msgAcceptedChanged:        "Done: you now choose the answer of {} to question #{}.",
+		msgAcceptedNotice:         "{} chose your answer to question #{}. Thank you for your help!",
 		msgEscalatedAnimator:      "No expert answered question #{} asked by {} ({}):\n{}\nDo you know someone who could help? Invite them into the directory, or answer: {}",
 	},
 }

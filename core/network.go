@@ -474,6 +474,68 @@ func (n *Network) Resolve(ctx context.Context, who Identity, id QuestionID) (Res
 	return out, nil
 }
 
+// Accepted is the outcome of an asker choosing an answer: the question, now
+// resolved, the answer and its author. Resolved is true when the question
+// was resolved by this choice (it may have been resolved before).
+type Accepted struct {
+	Question Question
+	Answer   Answer
+	Author   Person
+	Resolved bool
+}
+
+// Accept records that the asker chose answer id among the answers to their
+// question, and resolves the question if it was not. Only the asker may;
+// others fail with ErrForbidden. Choosing another answer later replaces
+// the choice.
+func (n *Network) Accept(ctx context.Context, who Identity, id AnswerID) (Accepted, error) {
+	now := n.clock.Now()
+	var out Accepted
+	err := n.store.InTx(ctx, func(tx Store) error {
+		person, err := tx.PersonByIdentity(ctx, who)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: you have asked no question", ErrForbidden)
+		}
+		if err != nil {
+			return err
+		}
+		a, err := tx.Answer(ctx, id)
+		if err != nil {
+			return err
+		}
+		q, err := tx.Question(ctx, a.Question)
+		if err != nil {
+			return err
+		}
+		if q.Asker != person.ID {
+			return fmt.Errorf("%w: only the asker of question %d chooses its answer", ErrForbidden, q.ID)
+		}
+		if err := tx.AcceptAnswer(ctx, id); err != nil {
+			return err
+		}
+		a.Accepted = true
+		if q.State != StateResolved {
+			if q, err = advance(ctx, tx, q.ID, StateResolved, now); err != nil {
+				return err
+			}
+			out.Resolved = true
+		}
+		author, err := tx.Person(ctx, a.Author)
+		if err != nil {
+			return err
+		}
+		out = Accepted{Question: q, Answer: a, Author: author, Resolved: out.Resolved}
+		return nil
+	})
+	if err != nil {
+		return Accepted{}, fmt.Errorf("core: accept answer %d: %w", id, err)
+	}
+	if out.Resolved {
+		n.tell(func(l Learner) { l.QuestionResolved(out.Question) })
+	}
+	return out, nil
+}
+
 // SetLang records who's preferred language.
 func (n *Network) SetLang(ctx context.Context, who Identity, displayName, lang string) error {
 	person, err := n.store.EnsurePerson(ctx, who, displayName, n.clock.Now())

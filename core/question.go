@@ -105,10 +105,12 @@ type AnswerID int64
 
 // Answer is what someone replied to a question.
 type Answer struct {
-	ID        AnswerID
-	Question  QuestionID
-	Author    PersonID
-	Text      string
+	ID       AnswerID
+	Question QuestionID
+	Author   PersonID
+	Text     string
+	// Accepted marks the answer the asker chose; at most one per question.
+	Accepted  bool
 	CreatedAt time.Time
 }
 

@@ -82,6 +82,11 @@ type Store interface {
 	AddAnswer(ctx context.Context, a Answer) (Answer, error)
 	// Answers returns a question's answers, oldest first.
 	Answers(ctx context.Context, q QuestionID) ([]Answer, error)
+	// Answer returns one answer.
+	Answer(ctx context.Context, id AnswerID) (Answer, error)
+	// AcceptAnswer marks an answer as the one its asker chose, and the
+	// other answers of the question as not chosen.
+	AcceptAnswer(ctx context.Context, id AnswerID) error
 	// AnswersAfter returns up to limit answers whose id is greater than
 	// after, by id.
 	AnswersAfter(ctx context.Context, after AnswerID, limit int) ([]Answer, error)

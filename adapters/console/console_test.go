@@ -49,7 +49,7 @@ func play(t *testing.T, store *sqlstore.Store, script string) string {
 // TestScripts plays each testdata script on every backend: the output is the
 // same on SQLite and PostgreSQL, and equals the golden file.
 func TestScripts(t *testing.T) {
-	for _, name := range []string{"issue", "mistakes", "availability", "anonymous", "bulletin"} {
+	for _, name := range []string{"issue", "mistakes", "availability", "anonymous", "bulletin", "accept"} {
 		script, err := os.ReadFile(filepath.Join("testdata", name+".txt"))
 		if err != nil {
 			t.Fatal(err)

@@ -209,6 +209,7 @@ type answerRow struct {
 	QuestionID int64     `db:"question_id"`
 	AuthorID   int64     `db:"author_id"`
 	Body       string    `db:"body"`
+	Accepted   bool      `db:"accepted"`
 	CreatedAt  time.Time `db:"created_at"`
 }
 
@@ -242,13 +243,38 @@ func (s *Store) AnswersAfter(ctx context.Context, after core.AnswerID, limit int
 	return answers(rows), nil
 }
 
-const selectAnswer = "SELECT id, question_id, author_id, body, created_at FROM answers"
+const selectAnswer = "SELECT id, question_id, author_id, body, accepted, created_at FROM answers"
+
+// Answer implements core.Store.
+func (s *Store) Answer(ctx context.Context, id core.AnswerID) (core.Answer, error) {
+	var rows []answerRow
+	if err := s.selectAll(ctx, &rows, selectAnswer+" WHERE id = ?", int64(id)); err != nil {
+		return core.Answer{}, fmt.Errorf("sqlstore: answer %d: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return core.Answer{}, fmt.Errorf("sqlstore: answer %d: %w", id, core.ErrNotFound)
+	}
+	return answers(rows)[0], nil
+}
+
+// AcceptAnswer implements core.Store.
+func (s *Store) AcceptAnswer(ctx context.Context, id core.AnswerID) error {
+	res, err := s.exec(ctx, `UPDATE answers SET accepted = (id = ?)
+		WHERE question_id = (SELECT question_id FROM answers WHERE id = ?)`, int64(id), int64(id))
+	if err != nil {
+		return fmt.Errorf("sqlstore: accept answer %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: answer %d: %w", id, core.ErrNotFound)
+	}
+	return nil
+}
 
 func answers(rows []answerRow) []core.Answer {
 	out := make([]core.Answer, len(rows))
 	for i, r := range rows {
 		out[i] = core.Answer{ID: core.AnswerID(r.ID), Question: core.QuestionID(r.QuestionID),
-			Author: core.PersonID(r.AuthorID), Text: r.Body, CreatedAt: r.CreatedAt.UTC()}
+			Author: core.PersonID(r.AuthorID), Text: r.Body, Accepted: r.Accepted, CreatedAt: r.CreatedAt.UTC()}
 	}
 	return out
 }

@@ -44,6 +44,7 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"GrantRoles":                  testGrant,
 		"DigestOnce":                  testDigestOnce,
 		"Stats":                       testStats,
+		"AcceptOneAnswer":             testAccept,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -377,4 +378,33 @@ func testQuiet(t *testing.T, f *fixture) {
 	}
 	_, err := f.n.SetQuiet(ctx, id("nobody"), quiet)
 	wantErr(t, err, core.ErrNotFound)
+}
+
+// testAccept: the asker chooses one answer among several, which resolves
+// the question; nobody else may choose.
+func testAccept(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	f.expert("bob", "marchés publics")
+	f.expert("carol", "marchés publics")
+	q := f.ask("alice", "Un marché public peut-il être reconduit ?").Question
+	a1 := must(f.n.Answer(ctx, id("bob"), "bob", q.ID, "Non."))
+	a2 := must(f.n.Answer(ctx, id("carol"), "carol", q.ID, "Oui, si prévu."))
+	if _, err := f.n.Accept(ctx, id("carol"), a2.Answer.ID); !errors.Is(err, core.ErrForbidden) {
+		t.Fatalf("an expert chose the answer: %v", err)
+	}
+	if _, err := f.n.Accept(ctx, id("alice"), 999); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("unknown answer: %v", err)
+	}
+	acc := must(f.n.Accept(ctx, id("alice"), a2.Answer.ID))
+	if !acc.Resolved || acc.Question.State != core.StateResolved || acc.Author.Identity != id("carol") {
+		t.Fatalf("accepted = %+v", acc)
+	}
+	again := must(f.n.Accept(ctx, id("alice"), a1.Answer.ID))
+	if again.Resolved || again.Author.Identity != id("bob") {
+		t.Fatalf("changed choice = %+v", again)
+	}
+	as := must(f.s.Answers(ctx, q.ID))
+	if len(as) != 2 || !as[0].Accepted || as[1].Accepted {
+		t.Fatalf("answers = %+v", as)
+	}
 }
