@@ -40,6 +40,9 @@ type PipelineConfig struct {
 	// With concurrent writers (PostgreSQL), batches hold their locks
 	// longer and collide, so it is best left off there.
 	BatchTx bool
+	// Observer hears what the pipeline does, for metrics; nil hears
+	// nothing.
+	Observer Observer
 }
 
 // DefaultPipelineConfig returns the settings used when none are given.
@@ -78,6 +81,7 @@ type Pipeline struct {
 	cfg       PipelineConfig
 	log       *slog.Logger
 	fail      Failpoint
+	obs       Observer
 	wake      chan struct{}
 }
 
@@ -103,8 +107,12 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = NopObserver{}
+	}
 	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, clock: clock, cfg: cfg, log: log, fail: fail,
-		wake: make(chan struct{}, 1)}
+		obs: obs, wake: make(chan struct{}, 1)}
 	for _, s := range senders {
 		if _, dup := p.senders[s.Platform()]; dup {
 			return nil, fmt.Errorf("bots: pipeline: two senders for %s", s.Platform())
@@ -129,8 +137,10 @@ func (p *Pipeline) Deliver(ctx context.Context, ev Event) error {
 	}
 	fresh, err := p.queue.PutEvent(ctx, ev, p.clock.Now())
 	if err != nil {
+		p.obs.EventDelivered(DeliveryReport{Platform: ev.Platform, Err: err})
 		return fmt.Errorf("bots: deliver %s %s: %w", ev.Platform, ev.ID, err)
 	}
+	p.obs.EventDelivered(DeliveryReport{Platform: ev.Platform, Duplicate: !fresh})
 	if !fresh {
 		p.log.Debug("duplicate event ignored", "platform", ev.Platform, "event", ev.ID)
 		return nil
@@ -272,20 +282,28 @@ func (p *Pipeline) runJobs(ctx context.Context) (int, error) {
 
 // runJob runs one job in one transaction with its effects and messages.
 func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
+	start := time.Now()
 	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
 		return p.unit(ctx, q,
 			func() error { return q.FinishJob(ctx, j.ID, p.cfg.Owner, p.clock.Now()) },
 			func() ([]Outgoing, error) { return bot.HandleJob(ctx, j) })
 	})
+	report := JobReport{Kind: j.Kind, Duration: time.Since(start), Outcome: OutcomeOK}
 	var crash errCrash
 	var botErr *errBot
 	switch {
 	case errors.As(err, &crash):
+		report.Outcome, report.Err = OutcomeCrash, crash.error
+		p.obs.JobRun(report)
 		return crash.error
 	case errors.Is(err, core.ErrConflict) && !errors.As(err, &botErr):
+		report.Outcome = OutcomeConflict
+		p.obs.JobRun(report)
 		return nil
 	case err != nil:
 		failed := j.Attempts+1 >= p.cfg.MaxAttempts
+		report.Outcome, report.Err = failure(errors.As(err, &botErr), failed), err
+		p.obs.JobRun(report)
 		p.log.Error("job failed", "job", j.Key, "attempt", j.Attempts+1, "given_up", failed, "err", err)
 		if err := p.queue.RetryJob(ctx, j.ID, p.clock.Now().Add(backoff(j.Attempts)), failed, err.Error()); err != nil {
 			return fmt.Errorf("bots: pipeline: %w", err)
@@ -293,6 +311,7 @@ func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
 		return nil
 	}
 	flush()
+	p.obs.JobRun(report)
 	return p.failpoint(StepCommitted)
 }
 
@@ -374,44 +393,71 @@ func (p *Pipeline) eventUnit(ctx context.Context, q Queue, bot *Bot, item InboxI
 // commit per event. When any of them fails it rolls back and reports
 // false, and each event is then handled in a transaction of its own.
 func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, error) {
+	// took holds the time of each event's own work; the batch's commit is
+	// shared.
+	took := make([]time.Duration, 0, len(items))
+	var start time.Time
 	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
+		took = took[:0]
 		for _, item := range items {
+			start = time.Now()
 			if err := p.eventUnit(ctx, q, bot, item); err != nil {
 				return err
 			}
+			took = append(took, time.Since(start))
 		}
 		return nil
 	})
 	var crash errCrash
 	switch {
 	case errors.As(err, &crash):
+		item := items[len(took)]
+		p.obs.EventHandled(HandlingReport{Platform: item.Event.Platform, Command: p.bot.commandOf(item.Event.Text),
+			Duration: time.Since(start), Outcome: OutcomeCrash, Err: crash.error})
 		return false, crash.error
 	case err != nil:
 		p.log.Debug("batch rolled back, handling its events one by one", "events", len(items), "err", err)
 		return false, nil
 	}
 	flush()
+	for i, item := range items {
+		p.obs.EventHandled(HandlingReport{Platform: item.Event.Platform, Command: p.bot.commandOf(item.Event.Text),
+			Duration: took[i], Outcome: OutcomeOK})
+	}
 	return true, p.failpoint(StepCommitted)
 }
 
 // handle handles one event in one transaction: the event is marked done,
 // the bot's effects are stored and its messages queued, all or nothing.
 func (p *Pipeline) handle(ctx context.Context, item InboxItem) error {
+	start := time.Now()
 	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error { return p.eventUnit(ctx, q, bot, item) })
+	report := HandlingReport{Platform: item.Event.Platform, Command: p.bot.commandOf(item.Event.Text),
+		Duration: time.Since(start), Outcome: OutcomeOK}
+	failed := item.Attempts+1 >= p.cfg.MaxAttempts
 	var crash errCrash
 	var botErr *errBot
 	switch {
 	case errors.As(err, &crash):
+		report.Outcome, report.Err = OutcomeCrash, crash.error
+		p.obs.EventHandled(report)
 		return crash.error
 	case errors.As(err, &botErr):
+		report.Outcome, report.Err = failure(true, failed), botErr.err
+		p.obs.EventHandled(report)
 		return p.retryEvent(ctx, item, botErr.err, botErr.apology)
 	case errors.Is(err, core.ErrConflict):
+		report.Outcome = OutcomeConflict
+		p.obs.EventHandled(report)
 		p.log.Info("event handled elsewhere", "event", item.Event.ID)
 		return nil
 	case err != nil:
+		report.Outcome, report.Err = failure(false, failed), err
+		p.obs.EventHandled(report)
 		return p.retryEvent(ctx, item, err, nil)
 	}
 	flush()
+	p.obs.EventHandled(report)
 	return p.failpoint(StepCommitted)
 }
 
@@ -500,11 +546,16 @@ type sentItem struct {
 // refused message is set to be retried, or aside; the error is a crash.
 func (p *Pipeline) send(ctx context.Context, item OutboxItem) (sentItem, bool, error) {
 	o := item.Outgoing
+	start := time.Now()
 	sent, err := p.senders[o.To.Platform].Send(ctx, o)
+	report := SendReport{Platform: o.To.Platform, Duration: time.Since(start), Outcome: OutcomeOK, Err: err}
 	var limited *RetryAfterError
 	switch {
 	case err == nil:
+		p.obs.MessageSent(report)
 	case errors.As(err, &limited):
+		report.Outcome, report.RetryAfter = OutcomeRateLimited, limited.After
+		p.obs.MessageSent(report)
 		p.log.Warn("rate limited", "platform", o.To.Platform, "key", o.Key, "retry_after", limited.After)
 		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(limited.After), false, err.Error()); err != nil {
 			return sentItem{}, false, fmt.Errorf("bots: pipeline: %w", err)
@@ -512,6 +563,11 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (sentItem, bool, e
 		return sentItem{}, false, nil
 	default:
 		failed := errors.Is(err, ErrUndeliverable) || item.Attempts+1 >= p.cfg.MaxAttempts
+		report.Outcome = OutcomeRetry
+		if failed {
+			report.Outcome = OutcomeFailed
+		}
+		p.obs.MessageSent(report)
 		p.log.Error("send failed", "platform", o.To.Platform, "key", o.Key, "attempt", item.Attempts+1, "given_up", failed, "err", err)
 		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(backoff(item.Attempts)), failed, err.Error()); err != nil {
 			return sentItem{}, false, fmt.Errorf("bots: pipeline: %w", err)

@@ -300,3 +300,19 @@ func (s *Store) SetCheckpoint(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// QuestionsByState counts the questions in each state, for the metrics.
+func (s *Store) QuestionsByState(ctx context.Context) (map[core.State]int, error) {
+	var rows []struct {
+		State string `db:"state"`
+		N     int    `db:"n"`
+	}
+	if err := s.selectAll(ctx, &rows, "SELECT state, COUNT(*) AS n FROM questions GROUP BY state"); err != nil {
+		return nil, fmt.Errorf("sqlstore: questions by state: %w", err)
+	}
+	out := map[core.State]int{}
+	for _, r := range rows {
+		out[core.State(r.State)] = r.N
+	}
+	return out, nil
+}

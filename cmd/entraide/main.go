@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 
 	"entraide/adapters/console"
 	"entraide/adapters/feeds"
+	"entraide/adapters/metrics"
 	"entraide/adapters/sqlstore"
 	"entraide/bots"
 	"entraide/core"
@@ -358,18 +360,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		if len(adapters) > 0 {
 			senders := make([]bots.Sender, len(adapters))
+			var names []core.Platform
 			for i, a := range adapters {
 				senders[i] = a
+				names = append(names, a.Platform())
 			}
-			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, pipelineConfig(store.Dialect()), log, nil); err != nil {
+			obs, err := metrics.New(metrics.Config{Version: version, Platforms: names,
+				Backlog: store.Backlog, Questions: store.QuestionsByState, Log: log})
+			if err != nil {
 				return err
 			}
-			return serve(ctx, pipe, adapters, background(cfg, net, log), log)
+			pcfg := pipelineConfig(store.Dialect())
+			pcfg.Observer = obs
+			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, pcfg, log, nil); err != nil {
+				return err
+			}
+			return serve(ctx, pipe, adapters, background(cfg, net, store, obs.Handler(), log), log)
 		}
 		log.Info("no platform configured: reading the console on standard input")
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		for _, r := range background(cfg, net, log) {
+		for _, r := range background(cfg, net, store, nil, log) {
 			go func() {
 				if err := r.run(ctx); err != nil && ctx.Err() == nil {
 					log.Error(r.name+" stopped", "err", err)
@@ -388,7 +399,7 @@ type runner struct {
 
 // background returns the work cfg asks for besides the platforms: importing
 // feeds and calendars, serving calendars over HTTP.
-func background(cfg config, net *core.Network, log *slog.Logger) []runner {
+func background(cfg config, net *core.Network, store *sqlstore.Store, metricsHandler http.Handler, log *slog.Logger) []runner {
 	var out []runner
 	offers, _ := feeds.ParseSources(cfg.Feeds, core.KindOffer)
 	calendars, _ := feeds.ParseSources(cfg.Calendars, core.KindEvent)
@@ -397,7 +408,7 @@ func background(cfg config, net *core.Network, log *slog.Logger) []runner {
 		out = append(out, runner{"feeds", p.Run})
 	}
 	if cfg.HTTPAddr != "" {
-		h := webHandler(net, cfg, log)
+		h := serverHandler(net, cfg, store, metricsHandler, log)
 		out = append(out, runner{"web", func(ctx context.Context) error { return serveWeb(ctx, cfg.HTTPAddr, h, log) }})
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"entraide/adapters/feeds"
+	"entraide/adapters/sqlstore"
 	"entraide/adapters/web"
 	"entraide/core"
 )
@@ -70,6 +71,33 @@ func webHandler(net *core.Network, cfg config, log *slog.Logger) http.Handler {
 		})
 	})
 	return mux
+}
+
+// serverHandler is everything ENTRAIDE_HTTP_ADDR serves: webHandler's
+// pages, /readyz, and /metrics when metrics are kept (a platform runs).
+func serverHandler(net *core.Network, cfg config, store *sqlstore.Store, metricsHandler http.Handler, log *slog.Logger) http.Handler {
+	mux := webHandler(net, cfg, log).(*http.ServeMux)
+	mux.HandleFunc("GET /readyz", readyz(store))
+	if metricsHandler != nil {
+		mux.Handle("GET /metrics", metricsHandler)
+	}
+	return mux
+}
+
+// readyz answers 200 when the database answers, 503 otherwise: a load
+// balancer sends no traffic to a process that cannot store what it
+// receives.
+func readyz(store *sqlstore.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if _, _, err := store.Backlog(ctx); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	}
 }
 
 // animatorsPage returns the animators' page, signed with the configured

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"entraide/adapters/feeds"
+	"entraide/adapters/metrics"
 	"entraide/adapters/sqlstore/sqlstoretest"
 	"entraide/core"
 )
@@ -102,5 +103,46 @@ func TestAnimatorsPageMounted(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther && !strings.Contains(string(body), "!web") {
 			t.Errorf("%s: the page does not say to ask the bot with !web:\n%s", path, body)
 		}
+	}
+}
+
+// TestReadyAndMetrics serves /readyz (the database answers) and the
+// metrics of a pipeline that handled a question.
+func TestReadyAndMetrics(t *testing.T) {
+	store := sqlstoretest.SQLite(t)
+	net, err := core.NewNetwork(store, nil, nil, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := metrics.New(metrics.Config{Version: "test", Platforms: []core.Platform{"console"},
+		Backlog: store.Backlog, Questions: store.QuestionsByState})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.Ask(context.Background(), core.Identity{Platform: "console", User: "alice"}, "alice", "Une question ?",
+		core.MessageRef{Platform: "console", Room: "#general", Message: "1", Thread: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(serverHandler(net, defaultConfig(), store, obs.Handler(), slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
+		t.Errorf("readyz: %d %q", code, body)
+	}
+	code, body := get("/metrics")
+	if code != 200 || !strings.Contains(body, `entraide_questions{state="open"} 1`) || !strings.Contains(body, `entraide_backlog{queue="events"} 0`) {
+		t.Errorf("metrics: %d\n%s", code, body)
+	}
+	store.Close()
+	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz with the database closed: %d", code)
 	}
 }
