@@ -106,40 +106,7 @@ func TestAnimationConversation(t *testing.T) {
 // animation scenario: the digest is drafted and published once, and people
 // see what they see without a crash.
 func TestAnimationCrashAnywhere(t *testing.T) {
-	for backend, open := range sqlstoretest.Backends() {
-		t.Run(backend, func(t *testing.T) {
-			clean := newPlatformFake()
-			playSteps(t, open(t), clean, nil, animationConfig(), animationScenario)
-			want := clean.seen()
-			crashes := 0
-			stride, least := 3, 20
-			if raceDetector {
-				stride, least = 7, 8
-			}
-			for _, step := range []string{bots.StepStored, bots.StepHandled, bots.StepCommitted, bots.StepSent} {
-				for n := 1; ; n += stride {
-					fail, crashed := crashAt(step, n)
-					sender := newPlatformFake()
-					playSteps(t, open(t), sender, fail, animationConfig(), animationScenario)
-					if !crashed() {
-						break
-					}
-					crashes++
-					if got := sender.seen(); got != want {
-						t.Errorf("crash at %s#%d: people saw\n%s\nwant\n%s", step, n, got, want)
-					}
-					for key, calls := range sender.calls {
-						if calls > 1 && step != bots.StepSent {
-							t.Errorf("crash at %s#%d: %s sent %d times", step, n, key, calls)
-						}
-					}
-				}
-			}
-			if crashes < least {
-				t.Fatalf("only %d crash points exercised", crashes)
-			}
-		})
-	}
+	crashEverywhere(t, animationConfig(), animationScenario)
 }
 
 func TestParseUserRef(t *testing.T) {

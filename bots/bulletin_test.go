@@ -300,15 +300,21 @@ func TestBulletinConversation(t *testing.T) {
 // during the bulletin scenario, restarts it and delivers every event again:
 // people see exactly what they see without a crash, once.
 func TestBulletinCrashAnywhere(t *testing.T) {
+	crashEverywhere(t, core.DefaultConfig(), bulletinScenario)
+}
+
+// crashEverywhere plays steps cleanly, then once per crash point (every
+// third occurrence of each step of the pipeline's work, every seventh under
+// the race detector, which keeps the run short while reaching events and
+// jobs alike), on both backends: people must see what they saw without a
+// crash, and nothing is sent twice but around the send itself.
+func crashEverywhere(t *testing.T, cfg core.Config, steps []step) {
 	for backend, open := range sqlstoretest.Backends() {
 		t.Run(backend, func(t *testing.T) {
 			clean := newPlatformFake()
-			playBulletin(t, open(t), clean, nil)
+			playSteps(t, open(t), clean, nil, cfg, steps)
 			want := clean.seen()
 			crashes := 0
-			// Every third occurrence (every seventh under the race
-			// detector) keeps the run short while reaching events and jobs
-			// alike.
 			stride, least := 3, 20
 			if raceDetector {
 				stride, least = 7, 8
@@ -317,7 +323,7 @@ func TestBulletinCrashAnywhere(t *testing.T) {
 				for n := 1; ; n += stride {
 					fail, crashed := crashAt(step, n)
 					sender := newPlatformFake()
-					playBulletin(t, open(t), sender, fail)
+					playSteps(t, open(t), sender, fail, cfg, steps)
 					if !crashed() {
 						break
 					}

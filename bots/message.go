@@ -1,7 +1,10 @@
 package bots
 
 import (
+	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"entraide/core"
 )
@@ -67,17 +70,26 @@ type Card struct {
 	Footer string
 }
 
-// Link returns the card's URL when it is an absolute http or https address
-// without spaces or angle brackets, and "" otherwise: only such a link may
-// be shown or made clickable.
-func (c Card) Link() string {
-	u := c.URL
-	lower := strings.ToLower(u)
-	if (!strings.HasPrefix(lower, "https://") && !strings.HasPrefix(lower, "http://")) || len(u) > 2048 ||
-		strings.ContainsAny(u, " \t\r\n<>\"'`|") || len(strings.TrimPrefix(strings.TrimPrefix(lower, "https://"), "http://")) == 0 {
+// Link returns the card's URL when it is a safe link (see SafeLink), and
+// "" otherwise: only such a link may be shown or made clickable.
+func (c Card) Link() string { return SafeLink(c.URL) }
+
+// SafeLink returns s when it is an absolute http or https address of at
+// most 2048 bytes, valid UTF-8, without spaces, control characters, quotes
+// or angle brackets, and without credentials; "" otherwise (javascript:,
+// relative, malformed). Adapters apply their platform's shorter limits on
+// top.
+func SafeLink(s string) string {
+	if s == "" || len(s) > 2048 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == '"'
+	}) {
 		return ""
 	}
-	return u
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return s
 }
 
 // CardField is one labelled value of a card.

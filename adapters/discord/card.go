@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -162,13 +161,7 @@ func orEmpty(s string) string {
 // embed's title may link to, and "" otherwise (javascript:, relative, with
 // credentials, blanks or control characters, too long).
 func linkURL(s string) string {
-	if s == "" || len(s) > maxEmbedURL || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == '"'
-	}) {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+	if len(s) > maxEmbedURL || bots.SafeLink(s) == "" {
 		return ""
 	}
 	return s

@@ -2,9 +2,7 @@ package matrix
 
 import (
 	"html"
-	"net/url"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"entraide/bots"
@@ -92,13 +90,7 @@ func cardHTML(c bots.Card) string {
 // may link to, and "" otherwise (javascript:, data:, relative, with
 // credentials, blanks or control characters, too long).
 func linkURL(s string) string {
-	if s == "" || len(s) > maxCardURL || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '"' || r == '<' || r == '>'
-	}) {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+	if len(s) > maxCardURL || bots.SafeLink(s) == "" {
 		return ""
 	}
 	return s

@@ -1,10 +1,8 @@
 package slack
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -154,13 +152,7 @@ func oneLine(s string) string {
 // http or https address, and "" otherwise (javascript:, relative, with
 // credentials, blanks or control characters, too long).
 func linkURL(s string) string {
-	if s == "" || len(s) > maxCardURL || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == '"'
-	}) {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+	if len(s) > maxCardURL || bots.SafeLink(s) == "" {
 		return ""
 	}
 	return escapeText(strings.ReplaceAll(s, "|", "%7C"))
