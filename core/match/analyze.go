@@ -10,6 +10,7 @@ package match
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -80,51 +81,88 @@ type rawToken struct {
 	folded string // lowercase, accents folded
 }
 
-// tokenize splits text into lowercase word tokens. Apostrophes split words,
-// which removes French elision ("l'", "d'", "qu'") and English clitics once
-// one-letter pieces and stop words are dropped.
+// tokenize splits text into lowercase word tokens, appended to out.
+// Apostrophes split words, which removes French elision ("l'", "d'", "qu'")
+// and English clitics once one-letter pieces and stop words are dropped.
+// A token already in lowercase shares the memory of text.
 func tokenize(text string, out []rawToken) []rawToken {
-	buf := make([]byte, 0, 64)
+	var buf [4 * maxTokenBytes]byte
+	n := 0       // bytes of the current token in buf
+	start := 0   // where the current token starts in text
+	same := true // the token is text[start:start+n] as is
 	flush := func() {
-		if len(buf) == 0 {
+		if n == 0 {
 			return
 		}
-		if len(buf) > maxTokenBytes {
+		if n > maxTokenBytes {
 			cut := maxTokenBytes
 			for cut > 0 && !utf8.RuneStart(buf[cut]) {
 				cut--
 			}
-			buf = buf[:cut]
+			n = cut
 		}
-		lower := string(buf)
-		buf = buf[:0]
+		var lower string
+		if same {
+			lower = text[start : start+n]
+		} else {
+			lower = string(buf[:n])
+		}
+		n, same = 0, true
 		out = append(out, rawToken{lower: lower, folded: Fold(lower)})
+	}
+	// put appends the bytes of a token; ok tells whether they are those of
+	// text at the same place.
+	put := func(b []byte, ok bool) {
+		if n+len(b) <= len(buf) {
+			copy(buf[n:], b)
+		}
+		n = min(n+len(b), len(buf))
+		same = same && ok
 	}
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c < utf8.RuneSelf { // ASCII fast path
-			i++
 			switch {
 			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				buf = append(buf, c)
+				if n == 0 {
+					start = i
+				}
+				if n < len(buf) {
+					buf[n] = c
+					n++
+				}
 			case 'A' <= c && c <= 'Z':
-				buf = append(buf, c+'a'-'A')
+				if n == 0 {
+					start = i
+				}
+				if n < len(buf) {
+					buf[n] = c + 'a' - 'A'
+					n++
+				}
+				same = false
 			default:
 				flush()
 			}
+			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
-		i += size
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			buf = utf8.AppendRune(buf, unicode.ToLower(r))
-		case unicode.Is(unicode.Mn, r) && len(buf) > 0:
+			if n == 0 {
+				start = i
+			}
+			lr := unicode.ToLower(r)
+			var rb [utf8.UTFMax]byte
+			put(rb[:utf8.EncodeRune(rb[:], lr)], lr == r && r != utf8.RuneError)
+		case unicode.Is(unicode.Mn, r) && n > 0:
 			// Combining accents (decomposed input) belong to the word.
-			buf = utf8.AppendRune(buf, r)
+			var rb [utf8.UTFMax]byte
+			put(rb[:utf8.EncodeRune(rb[:], r)], r != utf8.RuneError)
 		default:
 			flush()
 		}
+		i += size
 	}
 	flush()
 	return out
@@ -241,14 +279,18 @@ func detect(toks []rawToken, hint string) string {
 
 // stemCache memoises analyzeToken per language and token: Snowball
 // stemming dominates the cost of analysis, and a community's vocabulary is
-// small. It is sharded to keep concurrent readers apart.
+// small. Readers take no lock: each shard publishes an immutable map,
+// replaced by a larger copy once enough new tokens wait in a locked one.
 type stemCache struct {
 	shards [stemShards]stemShard
 }
 
 type stemShard struct {
-	mu sync.RWMutex
-	m  map[string]string // lang + "\x00" + lowercase token -> term ("" = drop)
+	// snap and pending map lang + "\x00" + lowercase token to its term
+	// ("" = drop).
+	snap    atomic.Pointer[map[string]string]
+	mu      sync.Mutex
+	pending map[string]string
 }
 
 const (
@@ -266,29 +308,71 @@ func (c *stemCache) analyze(toks []rawToken, lang string, out []string) []string
 			h = (h ^ uint32(b)) * 16777619
 		}
 		sh := &c.shards[h%stemShards]
-		sh.mu.RLock()
-		term, ok := sh.m[string(key)]
-		sh.mu.RUnlock()
+		var term string
+		ok := false
+		snap := sh.snap.Load()
+		if snap != nil {
+			term, ok = (*snap)[string(key)]
+		}
 		if !ok {
-			var keep bool
-			term, keep = analyzeToken(t, lang)
-			if !keep {
-				term = ""
-			}
-			sh.mu.Lock()
-			if sh.m == nil {
-				sh.m = map[string]string{}
-			}
-			if len(sh.m) < maxStemShard {
-				sh.m[string(key)] = term
-			}
-			sh.mu.Unlock()
+			term = sh.miss(key, t, lang)
 		}
 		if term != "" {
 			out = append(out, term)
 		}
 	}
 	return out
+}
+
+// miss analyses a token that was not in the published map, and remembers
+// it.
+func (sh *stemShard) miss(key []byte, t rawToken, lang string) string {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if term, ok := sh.pending[string(key)]; ok {
+		return term
+	}
+	cur := sh.snap.Load()
+	if cur != nil {
+		if term, ok := (*cur)[string(key)]; ok {
+			return term // published meanwhile
+		}
+	}
+	term, keep := analyzeToken(t, lang)
+	if !keep {
+		term = ""
+	}
+	// The term may share the memory of a whole text: the cache keeps and
+	// returns a copy, so the terms it gives never do, and the engine can
+	// keep them as they are (its term map then compares them by pointer).
+	term = strings.Clone(term)
+	published := 0
+	if cur != nil {
+		published = len(*cur)
+	}
+	if published+len(sh.pending) >= maxStemShard {
+		return term
+	}
+	if sh.pending == nil {
+		sh.pending = map[string]string{}
+	}
+	sh.pending[string(key)] = term
+	if len(sh.pending) >= max(64, published/2) {
+		// Publish: a copy of the current map with the waiting tokens;
+		// the copies cost a constant amortised time per token.
+		m := make(map[string]string, published+len(sh.pending))
+		if cur != nil {
+			for k, v := range *cur {
+				m[k] = v
+			}
+		}
+		for k, v := range sh.pending {
+			m[k] = v
+		}
+		sh.snap.Store(&m)
+		sh.pending = nil
+	}
+	return term
 }
 
 // Analyze turns text into index terms: lowercase, elision removed, stop

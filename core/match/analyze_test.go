@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -128,5 +129,56 @@ func FuzzAnalyze(f *testing.F) {
 			}
 		}
 		DetectLanguage(text, hint)
+	})
+}
+
+// tokenizeRef is the plain form of tokenize: a fresh string per token.
+func tokenizeRef(text string) []rawToken {
+	var out []rawToken
+	var buf []byte
+	flush := func() {
+		if len(buf) == 0 {
+			return
+		}
+		if len(buf) > maxTokenBytes {
+			cut := maxTokenBytes
+			for cut > 0 && !utf8.RuneStart(buf[cut]) {
+				cut--
+			}
+			buf = buf[:cut]
+		}
+		lower := string(buf)
+		buf = buf[:0]
+		out = append(out, rawToken{lower: lower, folded: Fold(lower)})
+	}
+	for _, r := range text {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			buf = utf8.AppendRune(buf, unicode.ToLower(r))
+		case unicode.Is(unicode.Mn, r) && len(buf) > 0:
+			buf = utf8.AppendRune(buf, r)
+		default:
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+func FuzzTokenize(f *testing.F) {
+	for _, s := range []string{
+		"Bonjour, l'État publie un AVIS de marché",
+		"e\u0301le\u0300ve ÉLÈVE élève",
+		strings.Repeat("é", 30) + " " + strings.Repeat("ab", 40) + "Z" + strings.Repeat("x", 200),
+		"bad \xff\xfe utf8 \xc3",
+		"İstanbul ΣΟΦΙΑ ǅ",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, want := tokenize(s, nil), tokenizeRef(s)
+		if !slices.Equal(got, want) {
+			t.Fatalf("tokenize(%q) = %q, want %q", s, got, want)
+		}
 	})
 }

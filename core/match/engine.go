@@ -1,11 +1,13 @@
 package match
 
 import (
+	"hash/maphash"
 	"math"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -156,38 +158,40 @@ func (c Config) withDefaults() Config {
 }
 
 // person is anyone seen by the engine: asker, answerer or profiled expert.
+// Its id is Engine.personIDs[i]. It holds no pointer, so that the
+// collector need not scan hundreds of thousands of them.
 type person struct {
-	id         string
-	hasProfile bool
+	logAct     float64 // log of the sum of exp(i*ln2/halfLife) over answer indexes i
+	seenDay    float64 // day of the latest question or answer
 	profileGen uint32
 	profileLen float32
 	nAns       int32
-	logAct     float64 // log of the sum of exp(i*ln2/halfLife) over answer indexes i
-	seenDay    float64 // day of the latest question or answer
 	docLen     float32 // tokens of the answered questions (each once)
 	ansLen     float32 // tokens of the person's own answers
 	hours      int32   // index in Engine.hours, -1 before the first answer
-	helpedBy   []aid
+	helpedBy   int32   // head of the answerers who helped them in Engine.aids, -1 if none
+	hasProfile bool
 }
 
-// aid counts the answers a person received from one answerer.
+// aid counts the answers a person received from one answerer, in a
+// per-person list in arrival order.
 type aid struct {
-	who int32
-	n   int32
+	who  int32
+	n    int32
+	next int32
 }
 
-// question is an archived question.
+// question is an archived question; its id is Engine.qIDs.str(i).
 type question struct {
-	id       string
-	author   int32
 	day      float64
+	author   int32
 	length   int32
-	resolved bool
-	nTerms   uint16
-	nTags    uint8
-	termOff  uint32 // distinct terms at termArena[termOff:termOff+nTerms]
+	termOff  uint32 // nTerms encoded (term, tf) postings at qTerms[termOff:]
 	tagOff   uint32
 	firstAns int32 // head of the answerers list in ansLinks, -1 if none
+	nTerms   uint16
+	nTags    uint8
+	resolved bool
 }
 
 // ansLink is one answerer of a question, in a per-question linked list.
@@ -202,37 +206,42 @@ type Engine struct {
 	cfg      Config
 	actScale float64 // ln2 / ActivityHalfLife
 
-	mu       sync.RWMutex
-	terms    map[string]uint32
-	tags     map[string]uint32
-	people   []person
-	byID     map[string]int32
-	qs       []question
-	qByID    map[string]int32
-	nCands   int
-	nAnswers int     // answers recorded, the clock of the activity prior
-	qLenSum  float64 // question lengths, for BM25 over questions
-	eLenSum  float64 // answered-question document lengths
-	nDocs    int     // people with an answered-question document
-	aLenSum  float64 // answer document lengths
-	nADocs   int     // people with an answer document
-	nAPosts  int     // answers with at least one indexed term
+	mu        sync.RWMutex
+	terms     map[string]uint32
+	tags      map[string]uint32
+	people    []person
+	personIDs []string // id of people[i]
+	byID      idIndex  // person id -> index, over personIDs
+	qs        []question
+	qIDs      byteArena // id of qs[i], back to back
+	qByID     idIndex   // question id -> index, over qIDs
+	seed      maphash.Seed
+	nCands    int
+	nAnswers  int     // answers recorded, the clock of the activity prior
+	qLenSum   float64 // question lengths, for BM25 over questions
+	eLenSum   float64 // answered-question document lengths
+	nDocs     int     // people with an answered-question document
+	aLenSum   float64 // answer document lengths
+	nADocs    int     // people with an answer document
+	nAPosts   int     // answers with at least one indexed term
 
-	// Arenas of distinct question terms (ascending) with their counts, and
-	// question tags.
-	termArena []uint32
+	// qTerms holds the distinct terms of each question (ascending) with
+	// their counts, encoded as postings; tagArena the question tags.
+	qTerms []byte
 	// hours: answers per hour of day (UTC, saturating) of each answerer.
 	hours    [][24]uint16
 	tagArena []uint32
 	ansLinks []ansLink
+	aids     []aid
 
 	// qPost: term -> questions containing it (ascending question index).
-	qPost []postings
+	qPost []qList
 	// ePost: term -> (answerer, tf) once per answered question; a person
-	// repeats when they answered several questions with the term.
-	ePost []postings
+	// repeats in the tail when they answered several questions with the
+	// term.
+	ePost []pList
 	// aPost: term -> (author, tf) once per answer body.
-	aPost []postings
+	aPost []pList
 	// aDF: term -> number of answers containing it.
 	aDF []int32
 	// tPost: tag -> (answerer, count), once per answered question until
@@ -286,8 +295,7 @@ func NewEngine(cfg Config) *Engine {
 		actScale: math.Ln2 / c.ActivityHalfLife,
 		terms:    map[string]uint32{},
 		tags:     map[string]uint32{},
-		byID:     map[string]int32{},
-		qByID:    map[string]int32{},
+		seed:     maphash.MakeSeed(),
 		pruneMin: 4096,
 	}
 }
@@ -301,13 +309,25 @@ func dayOf(t time.Time) float64 {
 
 // personIdx returns the index of id, creating the person when needed.
 func (e *Engine) personIdx(id string) int32 {
-	if i, ok := e.byID[id]; ok {
+	h := maphash.String(e.seed, id)
+	if i := e.byID.find(h, func(i int32) bool { return e.personIDs[i] == id }); i >= 0 {
 		return i
 	}
 	i := int32(len(e.people))
-	e.people = append(e.people, person{id: id, logAct: math.Inf(-1), seenDay: math.Inf(-1), hours: -1})
-	e.byID[id] = i
+	e.people = append(e.people, person{logAct: math.Inf(-1), seenDay: math.Inf(-1), hours: -1, helpedBy: -1})
+	e.personIDs = append(e.personIDs, id)
+	e.byID.insert(h, i, func(i int32) uint64 { return maphash.String(e.seed, e.personIDs[i]) })
 	return i
+}
+
+// lookupPerson returns the index of person id, or -1.
+func (e *Engine) lookupPerson(id string) int32 {
+	return e.byID.find(maphash.String(e.seed, id), func(i int32) bool { return e.personIDs[i] == id })
+}
+
+// lookupQuestion returns the index of question id, or -1.
+func (e *Engine) lookupQuestion(id string) int32 {
+	return e.qByID.find(maphash.String(e.seed, id), func(i int32) bool { return e.qIDs.equal(i, id) })
 }
 
 func (e *Engine) termID(t string) uint32 {
@@ -315,10 +335,10 @@ func (e *Engine) termID(t string) uint32 {
 		return id
 	}
 	id := uint32(len(e.terms))
-	e.terms[t] = id
-	e.qPost = append(e.qPost, postings{})
-	e.ePost = append(e.ePost, postings{})
-	e.aPost = append(e.aPost, postings{})
+	e.terms[t] = id // terms from the stem cache share no text's memory
+	e.qPost = append(e.qPost, qList{})
+	e.ePost = append(e.ePost, pList{})
+	e.aPost = append(e.aPost, pList{})
 	e.aDF = append(e.aDF, 0)
 	e.pPost = append(e.pPost, nil)
 	return id
@@ -340,29 +360,53 @@ func normTag(t string) string {
 	return Fold(strings.ToLower(strings.TrimSpace(t)))
 }
 
-var tagSplitter = strings.NewReplacer("-", " ", "_", " ", ".", " ")
-
 // questionTerms analyses a question's title, body and tags (tag words are
 // text too: "marches-publics" gives "march" and "public").
 func (e *Engine) questionTerms(title, body string, tags []string, hint string) []string {
+	return e.questionTermsBuf(title, body, tags, hint, &textBuf{})
+}
+
+// textBuf holds the buffers of a text analysis, reused from text to text.
+type textBuf struct {
+	raw   []rawToken
+	terms []string
+}
+
+// questionTermsBuf is questionTerms appending to buf.terms; the result is
+// the part appended.
+func (e *Engine) questionTermsBuf(title, body string, tags []string, hint string, buf *textBuf) []string {
 	if hint == "" {
 		hint = e.cfg.DefaultLang
 	}
-	var sb strings.Builder
-	sb.WriteString(title)
-	sb.WriteString("\n")
-	sb.WriteString(body)
+	// Pieces are tokenized one after the other, as if joined by line
+	// breaks; "-", "_" and "." in tags separate words like spaces.
+	toks := tokenize(title, buf.raw[:0])
+	toks = tokenize(body, toks)
 	for _, t := range tags {
-		sb.WriteString("\n")
-		sb.WriteString(tagSplitter.Replace(t))
+		toks = tokenize(t, toks)
 	}
-	return e.analyze(sb.String(), hint)
+	return buf.stem(&e.stems, toks, detect(toks, hint))
+}
+
+// stem appends the terms of toks to b.terms and returns them.
+func (b *textBuf) stem(c *stemCache, toks []rawToken, lang string) []string {
+	start := len(b.terms)
+	b.terms = c.analyze(toks, lang, b.terms)
+	clear(toks) // drop the references to the text
+	b.raw = toks[:0]
+	return b.terms[start:len(b.terms):len(b.terms)]
 }
 
 // analyze is Analyze with the engine's stem cache.
 func (e *Engine) analyze(text, hint string) []string {
-	toks := tokenize(text, nil)
-	return e.stems.analyze(toks, detect(toks, hint), nil)
+	return e.analyzeBuf(text, hint, &textBuf{})
+}
+
+// analyzeBuf is analyze appending to buf.terms; the result is the part
+// appended.
+func (e *Engine) analyzeBuf(text, hint string, buf *textBuf) []string {
+	toks := tokenize(text, buf.raw[:0])
+	return buf.stem(&e.stems, toks, detect(toks, hint))
 }
 
 // countTerms turns tokens into distinct term ids (ascending) with counts.
@@ -378,9 +422,15 @@ func (e *Engine) countTerms(toks []string, pre []uint32, limit int) ([]uint32, [
 		}
 		ids[j] = e.termID(t)
 	}
+	return countIDs(ids, limit)
+}
+
+// countIDs turns term ids into distinct ids (ascending) with counts; see
+// countTerms for limit. It sorts ids in place.
+func countIDs(ids []uint32, limit int) ([]uint32, []uint16) {
 	slices.Sort(ids)
-	var out []uint32
-	var tfs []uint16
+	out := ids[:0] // distinct ids overwrite the sorted ones behind the reader
+	tfs := make([]uint16, 0, len(ids))
 	for j := 0; j < len(ids); {
 		k := j
 		for k < len(ids) && ids[k] == ids[j] {
@@ -449,8 +499,8 @@ func (e *Engine) SetProfile(expert string, topics []string, profileText string) 
 func (e *Engine) RemoveProfile(expert string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.byID[expert]
-	if !ok || !e.people[i].hasProfile {
+	i := e.lookupPerson(expert)
+	if i < 0 || !e.people[i].hasProfile {
 		return
 	}
 	p := &e.people[i]
@@ -476,48 +526,122 @@ func (e *Engine) AddQuestion(q Question) {
 	toks := e.questionTerms(q.Title, q.Body, q.Tags, q.Lang)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.addQuestionLocked(q, toks, nil)
+	e.addQuestionLocked(q, analysed{n: len(toks), toks: toks})
 }
 
-// AddQuestions archives a batch of questions, analysing their text on all
-// cores first; it is the fast path to build the index at start-up.
+// AddQuestions archives a batch of questions; it is the fast path to build
+// the index at start-up. Their text is analysed on all cores while the
+// questions analysed first are being indexed.
 func (e *Engine) AddQuestions(qs []Question) {
-	toks := make([][]string, len(qs))
-	e.parallel(len(qs), func(i int) {
+	prep := make([]analysed, len(qs))
+	e.pipeline(len(qs), func(i int, buf *textBuf) []string {
 		q := &qs[i]
-		toks[i] = e.questionTerms(q.Title, q.Body, q.Tags, q.Lang)
-	})
-	// Known terms are resolved in parallel under the read lock; only new
-	// terms need the write lock (term ids never change once given).
-	pre := make([][]uint32, len(qs))
-	e.mu.RLock()
-	e.parallel(len(qs), func(i int) {
-		ids := make([]uint32, len(toks[i]))
-		for j, t := range toks[i] {
-			if id, ok := e.terms[t]; ok {
-				ids[j] = id
-			} else {
-				ids[j] = unknownTerm
-			}
-		}
-		pre[i] = ids
-	})
-	e.mu.RUnlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for i := range qs {
-		e.addQuestionLocked(qs[i], toks[i], pre[i])
+		return e.questionTermsBuf(q.Title, q.Body, q.Tags, q.Lang, buf)
+	}, math.MaxUint16, prep, func(i int) { e.addQuestionLocked(qs[i], prep[i]) })
+}
+
+// analysed is a text ready to index: n tokens, and either its distinct
+// term ids (ascending) with their counts, or, when some term had no id yet,
+// its tokens with the ids already known (unknownTerm for the others).
+type analysed struct {
+	n    int
+	ids  []uint32
+	tfs  []uint16
+	toks []string
+	pre  []uint32
+}
+
+// termsOf returns the distinct term ids of a with their counts, coining the
+// missing ids. The caller holds the write lock.
+func (e *Engine) termsOf(a analysed, limit int) ([]uint32, []uint16) {
+	if a.toks == nil {
+		return a.ids, a.tfs
 	}
+	return e.countTerms(a.toks, a.pre, limit)
+}
+
+// prepareLocked resolves the known terms of toks and, when all are known,
+// counts them (keeping the limit most frequent). The caller holds at least
+// the read lock.
+func (e *Engine) prepareLocked(toks []string, limit int) analysed {
+	pre := make([]uint32, len(toks))
+	known := true
+	for j, t := range toks {
+		id, ok := e.terms[t]
+		if !ok {
+			id, known = unknownTerm, false
+		}
+		pre[j] = id
+	}
+	if !known {
+		// toks may live in a buffer that is reused once this returns.
+		return analysed{n: len(toks), toks: slices.Clone(toks), pre: pre}
+	}
+	ids, tfs := countIDs(pre, limit)
+	return analysed{n: len(toks), ids: ids, tfs: tfs}
+}
+
+// pipelineChunk is the number of texts analysed and indexed at a time.
+const pipelineChunk = 256
+
+// pipeline analyses n texts (analyse(i, buf) gives the terms of text i,
+// appended to buf) on all cores, chunk by chunk, into prep, and calls
+// index(i) for each in order, under the write lock, as soon as its chunk
+// is ready: indexing, which is serial, overlaps the analysis of the next
+// chunks.
+func (e *Engine) pipeline(n int, analyse func(i int, buf *textBuf) []string, limit int, prep []analysed, index func(i int)) {
+	chunks := (n + pipelineChunk - 1) / pipelineChunk
+	ready := make([]chan struct{}, chunks)
+	for c := range ready {
+		ready[c] = make(chan struct{})
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), chunks)) {
+		wg.Go(func() {
+			toks := make([][]string, pipelineChunk)
+			var buf textBuf
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= chunks {
+					return
+				}
+				lo, hi := c*pipelineChunk, min(n, (c+1)*pipelineChunk)
+				buf.terms = buf.terms[:0]
+				for i := lo; i < hi; i++ {
+					toks[i-lo] = analyse(i, &buf)
+				}
+				// Term ids never change once given: known ones are
+				// resolved under the read lock, new ones when indexing.
+				e.mu.RLock()
+				for i := lo; i < hi; i++ {
+					prep[i] = e.prepareLocked(toks[i-lo], limit)
+				}
+				e.mu.RUnlock()
+				close(ready[c])
+			}
+		})
+	}
+	for c := range chunks {
+		<-ready[c]
+		e.mu.Lock()
+		for i := c * pipelineChunk; i < min(n, (c+1)*pipelineChunk); i++ {
+			index(i)
+			prep[i] = analysed{}
+		}
+		e.mu.Unlock()
+	}
+	wg.Wait()
 }
 
 // unknownTerm marks a token whose term id is not resolved yet.
 const unknownTerm = math.MaxUint32
 
-// addQuestionLocked archives q; pre, when not nil, holds the term ids of
-// toks already resolved (unknownTerm where not). The caller holds the write
-// lock.
-func (e *Engine) addQuestionLocked(q Question, toks []string, pre []uint32) {
-	if _, ok := e.qByID[q.ID]; ok {
+// addQuestionLocked archives q with its analysed text. The caller holds
+// the write lock.
+func (e *Engine) addQuestionLocked(q Question, text analysed) {
+	h := maphash.String(e.seed, q.ID)
+	if e.qByID.find(h, func(i int32) bool { return e.qIDs.equal(i, q.ID) }) >= 0 {
 		return
 	}
 	qi := int32(len(e.qs))
@@ -525,15 +649,18 @@ func (e *Engine) addQuestionLocked(q Question, toks []string, pre []uint32) {
 	author := e.personIdx(q.Author)
 	ap := &e.people[author]
 	ap.seenDay = math.Max(ap.seenDay, day)
-	rec := question{id: q.ID, author: author, day: day, length: int32(len(toks)), firstAns: -1}
-	ids, tfs := e.countTerms(toks, pre, math.MaxUint16)
-	rec.termOff = uint32(len(e.termArena))
+	rec := question{author: author, day: day, length: int32(text.n), firstAns: -1}
+	ids, tfs := e.termsOf(text, math.MaxUint16)
+	if len(e.qTerms) > math.MaxUint32-8*len(ids) {
+		panic("match: question terms over 4 GB")
+	}
+	rec.termOff = uint32(len(e.qTerms))
 	rec.nTerms = uint16(len(ids))
-	e.termArena = append(e.termArena, ids...)
+	prev := int32(-1)
 	for j, id := range ids {
-		p := &e.qPost[id]
-		p.ids = append(p.ids, qi)
-		p.tf = append(p.tf, tfs[j])
+		e.qTerms = appendPosting(e.qTerms, prev, int32(id), tfs[j])
+		prev = int32(id)
+		e.qPost[id].add(qi, tfs[j])
 	}
 	rec.tagOff = uint32(len(e.tagArena))
 	for _, t := range q.Tags {
@@ -549,7 +676,8 @@ func (e *Engine) addQuestionLocked(q Question, toks []string, pre []uint32) {
 		rec.nTags++
 	}
 	e.qs = append(e.qs, rec)
-	e.qByID[q.ID] = qi
+	e.qIDs.add(q.ID)
+	e.qByID.insert(h, qi, func(i int32) uint64 { return maphash.Bytes(e.seed, e.qIDs.bytes(i)) })
 	e.qLenSum += float64(rec.length)
 }
 
@@ -561,19 +689,16 @@ func (e *Engine) AddAnswer(a Answer) {
 	body := e.analyze(a.Body, e.cfg.DefaultLang)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.addAnswerLocked(a, body)
+	e.addAnswerLocked(a, analysed{n: len(body), toks: body})
 }
 
 // AddAnswers records a batch of answers in order, analysing their text on
-// all cores first.
+// all cores while the answers analysed first are being recorded.
 func (e *Engine) AddAnswers(as []Answer) {
-	bodies := make([][]string, len(as))
-	e.parallel(len(as), func(i int) { bodies[i] = e.analyze(as[i].Body, e.cfg.DefaultLang) })
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for i := range as {
-		e.addAnswerLocked(as[i], bodies[i])
-	}
+	prep := make([]analysed, len(as))
+	e.pipeline(len(as), func(i int, buf *textBuf) []string {
+		return e.analyzeBuf(as[i].Body, e.cfg.DefaultLang, buf)
+	}, maxAnswerTerms, prep, func(i int) { e.addAnswerLocked(as[i], prep[i]) })
 }
 
 // parallel runs f(0..n-1) on all cores and returns when all calls are done.
@@ -592,7 +717,7 @@ func (e *Engine) parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-func (e *Engine) addAnswerLocked(a Answer, body []string) {
+func (e *Engine) addAnswerLocked(a Answer, body analysed) {
 	ui := e.personIdx(a.Author)
 	p := &e.people[ui]
 	day := dayOf(a.At)
@@ -614,23 +739,21 @@ func (e *Engine) addAnswerLocked(a Answer, body []string) {
 	if len(e.recent) >= 2*recentWindow {
 		e.recent = append(e.recent[:0], e.recent[len(e.recent)-recentWindow:]...)
 	}
-	if len(body) > 0 {
-		ids, tfs := e.countTerms(body, nil, maxAnswerTerms)
+	if body.n > 0 {
+		ids, tfs := e.termsOf(body, maxAnswerTerms)
 		if p.ansLen == 0 {
 			e.nADocs++
 		}
-		p.ansLen += float32(len(body))
-		e.aLenSum += float64(len(body))
+		p.ansLen += float32(body.n)
+		e.aLenSum += float64(body.n)
 		e.nAPosts++
 		for j, id := range ids {
 			e.aDF[id]++
-			pp := &e.aPost[id]
-			pp.ids = append(pp.ids, ui)
-			pp.tf = append(pp.tf, tfs[j])
+			e.aPost[id].add(ui, tfs[j])
 		}
 	}
-	qi, ok := e.qByID[a.QuestionID]
-	if !ok {
+	qi := e.lookupQuestion(a.QuestionID)
+	if qi < 0 {
 		return
 	}
 	q := &e.qs[qi]
@@ -642,18 +765,7 @@ func (e *Engine) addAnswerLocked(a Answer, body []string) {
 	e.ansLinks = append(e.ansLinks, ansLink{who: ui, next: q.firstAns})
 	q.firstAns = int32(len(e.ansLinks) - 1)
 	if q.author != ui {
-		ap := &e.people[q.author]
-		found := false
-		for j := range ap.helpedBy {
-			if ap.helpedBy[j].who == ui {
-				ap.helpedBy[j].n++
-				found = true
-				break
-			}
-		}
-		if !found {
-			ap.helpedBy = append(ap.helpedBy, aid{who: ui, n: 1})
-		}
+		e.addAid(q.author, ui)
 	}
 	if q.nTerms > 0 {
 		if p.docLen == 0 {
@@ -662,10 +774,11 @@ func (e *Engine) addAnswerLocked(a Answer, body []string) {
 		p.docLen += float32(q.length)
 		e.eLenSum += float64(q.length)
 	}
-	for j := q.termOff; j < q.termOff+uint32(q.nTerms); j++ {
-		pp := &e.ePost[e.termArena[j]]
-		pp.ids = append(pp.ids, ui)
-		pp.tf = append(pp.tf, e.questionTF(e.termArena[j], qi))
+	term, off := int32(-1), int(q.termOff)
+	for range q.nTerms {
+		var tf uint16
+		term, tf, off = readPosting(e.qTerms, off, term)
+		e.ePost[term].add(ui, tf)
 	}
 	for j := q.tagOff; j < q.tagOff+uint32(q.nTags); j++ {
 		t := e.tagArena[j]
@@ -675,14 +788,24 @@ func (e *Engine) addAnswerLocked(a Answer, body []string) {
 	}
 }
 
-// questionTF returns the frequency of term in question qi, found by binary
-// search in the term's question postings (ascending question indexes).
-func (e *Engine) questionTF(term uint32, qi int32) uint16 {
-	p := &e.qPost[term]
-	if j, ok := slices.BinarySearch(p.ids, qi); ok {
-		return p.tf[j]
+// addAid counts one more answer given by who to asker, keeping the
+// answerers in the order they first helped.
+func (e *Engine) addAid(asker, who int32) {
+	p := &e.people[asker]
+	last := int32(-1)
+	for j := p.helpedBy; j >= 0; j = e.aids[j].next {
+		if e.aids[j].who == who {
+			e.aids[j].n++
+			return
+		}
+		last = j
 	}
-	return 1
+	e.aids = append(e.aids, aid{who: who, n: 1, next: -1})
+	if last < 0 {
+		p.helpedBy = int32(len(e.aids) - 1)
+	} else {
+		e.aids[last].next = int32(len(e.aids) - 1)
+	}
 }
 
 // Compact merges the repeated postings of a person, drops the postings of
@@ -693,12 +816,12 @@ func (e *Engine) Compact() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := range e.qPost {
-		e.qPost[i].ids = slices.Clone(e.qPost[i].ids)
-		e.qPost[i].tf = slices.Clone(e.qPost[i].tf)
+		e.qPost[i].clip()
 	}
-	for _, ps := range [][]postings{e.ePost, e.aPost, e.tPost} {
-		e.parallel(len(ps), func(i int) { ps[i] = mergePostings(ps[i]) })
+	for _, ps := range [][]pList{e.ePost, e.aPost} {
+		e.parallel(len(ps), func(i int) { ps[i].merge() })
 	}
+	e.parallel(len(e.tPost), func(i int) { e.tPost[i] = mergePostings(e.tPost[i]) })
 	// Profile postings of replaced or removed profiles go.
 	for i, pp := range e.pPost {
 		e.pPost[i] = slices.DeleteFunc(pp, func(x profPosting) bool {
@@ -708,12 +831,16 @@ func (e *Engine) Compact() {
 	}
 	// Tag postings go by decreasing count, so that Rank can stop early.
 	e.parallel(len(e.tPost), func(i int) { sortByCount(&e.tPost[i]) })
-	e.termArena = slices.Clone(e.termArena)
+	e.qTerms = slices.Clone(e.qTerms)
 	e.hours = slices.Clone(e.hours)
 	e.tagArena = slices.Clone(e.tagArena)
 	e.ansLinks = slices.Clone(e.ansLinks)
+	e.aids = slices.Clone(e.aids)
 	e.qs = slices.Clone(e.qs)
 	e.people = slices.Clone(e.people)
+	e.personIDs = slices.Clone(e.personIDs)
+	e.qIDs.data = slices.Clone(e.qIDs.data)
+	e.qIDs.ends = slices.Clone(e.qIDs.ends)
 }
 
 // sortByCount orders merged postings by decreasing frequency (then id).
@@ -759,7 +886,7 @@ func mergePostings(p postings) postings {
 		out.ids = append(out.ids, x.id)
 		out.tf = append(out.tf, x.tf)
 	}
-	return postings{ids: slices.Clip(out.ids), tf: slices.Clip(out.tf), merged: len(out.ids)}
+	return postings{ids: slices.Clone(out.ids), tf: slices.Clone(out.tf), merged: len(out.ids)}
 }
 
 // MarkResolved marks a question as resolved, so that Similar can restrict
@@ -767,7 +894,7 @@ func mergePostings(p postings) postings {
 func (e *Engine) MarkResolved(questionID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if qi, ok := e.qByID[questionID]; ok {
+	if qi := e.lookupQuestion(questionID); qi >= 0 {
 		e.qs[qi].resolved = true
 	}
 }

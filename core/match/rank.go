@@ -24,6 +24,8 @@ type scratch struct {
 	qhit    []int32
 	results []Scored
 	cs      []cand
+	hits    []hit
+	aids    []aid
 }
 
 func (e *Engine) getScratch() *scratch {
@@ -86,7 +88,7 @@ func (e *Engine) lookupTerms(toks []string) []queryTerm {
 		if !ok || slices.ContainsFunc(out, func(q queryTerm) bool { return q.id == id }) {
 			continue
 		}
-		out = append(out, queryTerm{id: id, idf: idf(n, float64(len(e.qPost[id].ids)))})
+		out = append(out, queryTerm{id: id, idf: idf(n, float64(e.qPost[id].n))})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].idf > out[b].idf })
 	return out
@@ -106,7 +108,7 @@ func (e *Engine) bm25(idf, tf, dl, avg float64) float64 {
 // the query terms, a person's postings of one term being summed into one
 // frequency, and returns the largest score. answers selects the length of
 // the persons' answer documents instead of their answered-question ones.
-func (e *Engine) personBM25(s *scratch, qterms []queryTerm, post []postings, idfN float64, answers bool, avg float64, acc []float64) float64 {
+func (e *Engine) personBM25(s *scratch, qterms []queryTerm, post []pList, idfN float64, answers bool, avg float64, acc []float64) float64 {
 	best := 0.0
 	used := 0
 	k1, b := e.cfg.K1, e.cfg.B
@@ -118,13 +120,13 @@ func (e *Engine) personBM25(s *scratch, qterms []queryTerm, post []postings, idf
 	}
 	for _, qt := range qterms {
 		p := &post[qt.id]
-		if len(p.ids) == 0 {
+		if p.len() == 0 {
 			continue
 		}
 		// At scale, very common terms add little but cost the most: once
 		// two rarer terms have scored, lists longer than longPostings are
 		// skipped (never the case on a community-sized index).
-		if used >= 2 && len(p.ids) > longPostings {
+		if used >= 2 && p.len() > longPostings {
 			continue
 		}
 		used++
@@ -135,19 +137,24 @@ func (e *Engine) personBM25(s *scratch, qterms []queryTerm, post []postings, idf
 		// The prefix merged by Compact holds each person once; the tail
 		// (later answers) may repeat a person: its frequencies are summed
 		// first, then merged into the prefix's.
-		merged := p.merged
-		for j, ui := range p.ids[merged:] {
+		for j, ui := range p.tailIDs {
 			if s.tf[ui] == 0 {
 				s.termHit = append(s.termHit, ui)
 			}
-			s.tf[ui] += float64(p.tf[merged+j])
+			s.tf[ui] += float64(p.tailTF[j])
 		}
-		for j, ui := range p.ids[:merged] {
-			tf := float64(p.tf[j]) + s.tf[ui]
-			s.tf[ui] = 0
-			s.add(ui)
-			acc[ui] += w * tf * (k1 + 1) / (tf + k1*(1-b+b*dl(ui)/avg))
-			best = max(best, acc[ui])
+		var ids [postingBlock]int32
+		var tfs [postingBlock]uint16
+		last := int32(-1)
+		for off, n := 0, 0; off < len(p.data); {
+			n, off, last = decodeBlock(p.data, off, last, ids[:], tfs[:])
+			for j, ui := range ids[:n] {
+				tf := float64(tfs[j]) + s.tf[ui]
+				s.tf[ui] = 0
+				s.add(ui)
+				acc[ui] += w * tf * (k1 + 1) / (tf + k1*(1-b+b*dl(ui)/avg))
+				best = max(best, acc[ui])
+			}
 		}
 		for _, ui := range s.termHit {
 			if s.tf[ui] == 0 {
@@ -185,10 +192,7 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 		now = e.latestDay()
 	}
 	hour := q.At.UTC().Hour()
-	asker := int32(-1)
-	if i, ok := e.byID[q.Author]; ok {
-		asker = i
-	}
+	asker := e.lookupPerson(q.Author)
 	s := e.getScratch()
 	defer e.putScratch(s)
 	qterms := e.lookupTerms(toks)
@@ -251,13 +255,14 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 			session = append(session, ui)
 		}
 	}
-	var helpedBy []aid
+	helpedBy := s.aids[:0]
 	if asker >= 0 {
-		helpedBy = e.people[asker].helpedBy
-		for _, h := range helpedBy {
-			s.add(h.who)
+		for j := e.people[asker].helpedBy; j >= 0; j = e.aids[j].next {
+			helpedBy = append(helpedBy, e.aids[j])
+			s.add(e.aids[j].who)
 		}
 	}
+	s.aids = helpedBy[:0]
 
 	// Small communities are scored exhaustively (cheap and exact); large
 	// ones only from the postings and the latest answerers.
@@ -298,7 +303,7 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 		if p.nAns == 0 && !p.hasProfile {
 			continue
 		}
-		if q.Eligible != nil && !q.Eligible(p.id) {
+		if q.Eligible != nil && !q.Eligible(e.personIDs[ui]) {
 			continue
 		}
 		// A cheap first score: relevance and activity only.
@@ -361,7 +366,7 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 	})
 	out := make([]Scored, len(cs))
 	for j, c := range cs {
-		out[j] = Scored{ID: e.people[c.i].id, Score: c.score}
+		out[j] = Scored{ID: e.personIDs[c.i], Score: c.score}
 	}
 	return out
 }
@@ -424,6 +429,12 @@ func selectTop(cs []cand, n int) []cand {
 		}
 	}
 	return cs[:n]
+}
+
+// hit is a question and its similarity score.
+type hit struct {
+	qi    int32
+	score float64
 }
 
 type cand struct {
@@ -514,44 +525,54 @@ func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fi
 		ub[i] = ub[i+1] + qterms[i].idf*(e.cfg.K1+1)
 	}
 	closed := false
+	var ids [postingBlock]int32
+	var tfs [postingBlock]uint16
 	for i, qt := range qterms {
 		p := &e.qPost[qt.id]
-		if !closed && k > 0 && !fill && !resolvedOnly && i > 0 && len(s.qhit) >= k && len(p.ids) > e.pruneMin {
+		n := int(p.n)
+		if !closed && k > 0 && !fill && !resolvedOnly && i > 0 && len(s.qhit) >= k && n > e.pruneMin {
 			closed = e.kthScore(s, k) > ub[i]
 		}
 		if !closed {
-			for j, qi := range p.ids {
-				if s.qacc[qi] == 0 {
-					s.qhit = append(s.qhit, qi)
+			last := int32(-1)
+			for off, m := 0, 0; off < len(p.data); {
+				m, off, last = decodeBlock(p.data, off, last, ids[:], tfs[:])
+				for j, qi := range ids[:m] {
+					if s.qacc[qi] == 0 {
+						s.qhit = append(s.qhit, qi)
+					}
+					s.qacc[qi] += e.bm25(qt.idf, float64(tfs[j]), float64(e.qs[qi].length), avg)
 				}
-				s.qacc[qi] += e.bm25(qt.idf, float64(p.tf[j]), float64(e.qs[qi].length), avg)
 			}
 			continue
 		}
-		if len(s.qhit)*bits.Len(uint(len(p.ids))) < len(p.ids) {
+		// Closed: only questions already seen are updated, by seeking
+		// each in the list when they are few, by a walk otherwise.
+		if len(s.qhit)*(skipEvery/2+bits.Len(uint(len(p.skip)))) < n {
 			for _, qi := range s.qhit {
-				if j, ok := slices.BinarySearch(p.ids, qi); ok {
-					s.qacc[qi] += e.bm25(qt.idf, float64(p.tf[j]), float64(e.qs[qi].length), avg)
+				if tf := p.find(qi); tf > 0 {
+					s.qacc[qi] += e.bm25(qt.idf, float64(tf), float64(e.qs[qi].length), avg)
 				}
 			}
 			continue
 		}
-		for j, qi := range p.ids {
-			if s.qacc[qi] != 0 {
-				s.qacc[qi] += e.bm25(qt.idf, float64(p.tf[j]), float64(e.qs[qi].length), avg)
+		last := int32(-1)
+		for off, m := 0, 0; off < len(p.data); {
+			m, off, last = decodeBlock(p.data, off, last, ids[:], tfs[:])
+			for j, qi := range ids[:m] {
+				if s.qacc[qi] != 0 {
+					s.qacc[qi] += e.bm25(qt.idf, float64(tfs[j]), float64(e.qs[qi].length), avg)
+				}
 			}
 		}
 	}
-	type hit struct {
-		qi    int32
-		score float64
-	}
-	hits := make([]hit, 0, len(s.qhit))
+	hits := s.hits[:0]
 	for _, qi := range s.qhit {
 		if !resolvedOnly || e.qs[qi].resolved {
 			hits = append(hits, hit{qi, s.qacc[qi]})
 		}
 	}
+	s.hits = hits[:0] // keep the grown buffer
 	if fill {
 		k = 0
 	}
@@ -562,12 +583,12 @@ func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fi
 		return a.qi > b.qi
 	})
 	for _, h := range hits {
-		s.results = append(s.results, Scored{ID: e.qs[h.qi].id, Score: h.score})
+		s.results = append(s.results, Scored{ID: e.qIDs.str(h.qi), Score: h.score})
 	}
 	if fill {
 		for qi := len(e.qs) - 1; qi >= 0; qi-- {
 			if s.qacc[qi] == 0 && (!resolvedOnly || e.qs[qi].resolved) {
-				s.results = append(s.results, Scored{ID: e.qs[qi].id})
+				s.results = append(s.results, Scored{ID: e.qIDs.str(int32(qi))})
 			}
 		}
 	}
