@@ -179,7 +179,9 @@ func playWeek(e *env, hostile bool) {
 	e.ask(ivan, "Ivan", question, 6)
 	e.ask(julie, "Julie", "RGPD et archives publiques ?", 7)
 	e.at(t0.Add(73 * time.Hour))
-	_, err = e.net.Escalate(ctx, q4.ID, 2) // nobody: expired
+	_, err = e.net.Escalate(ctx, q4.ID, 2) // no more experts: the animators hear of it
+	e.must(err)
+	_, err = e.net.Escalate(ctx, q4.ID, 3) // then it expires
 	e.must(err)
 	e.at(t0.Add(74 * time.Hour))
 }
