@@ -83,6 +83,12 @@ type Pipeline struct {
 	fail      Failpoint
 	obs       Observer
 	wake      chan struct{}
+
+	// deliverMu guards the deliveries waiting to be stored, and whether a
+	// call to Deliver is storing a batch.
+	deliverMu sync.Mutex
+	waiting   []*delivery
+	storing   bool
 }
 
 var _ Inbox = (*Pipeline)(nil)
@@ -130,18 +136,49 @@ func (p *Pipeline) failpoint(step string) error {
 	return p.fail(step)
 }
 
-// Deliver implements Inbox: it stores ev and wakes the pipeline.
+// maxDeliveryBatch bounds how many waiting deliveries go in one insert.
+const maxDeliveryBatch = 256
+
+// delivery is a call to Deliver waiting for its event to be stored: by a
+// batch that another call leads, or by one it leads itself when lead is set.
+type delivery struct {
+	ev    Event
+	done  chan struct{} // closed when fresh and err are set, or lead
+	lead  bool
+	fresh bool
+	err   error
+}
+
+// Deliver implements Inbox: it stores ev and wakes the pipeline. It returns
+// only once ev is committed to the inbox (or was there already), so the
+// caller may then acknowledge it to its platform.
+//
+// Concurrent calls share commits: the first caller stores its event at
+// once, and the calls that arrive meanwhile wait; when it is done, the
+// oldest of them stores every waiting event in one statement and one
+// commit, and so on. A lone caller never waits for others.
 func (p *Pipeline) Deliver(ctx context.Context, ev Event) error {
 	if ev.ID == "" || ev.Platform == "" {
 		return fmt.Errorf("bots: deliver: event without platform or id")
 	}
-	fresh, err := p.queue.PutEvent(ctx, ev, p.clock.Now())
-	if err != nil {
-		p.obs.EventDelivered(DeliveryReport{Platform: ev.Platform, Err: err})
-		return fmt.Errorf("bots: deliver %s %s: %w", ev.Platform, ev.ID, err)
+	d := &delivery{ev: ev, done: make(chan struct{})}
+	p.deliverMu.Lock()
+	p.waiting = append(p.waiting, d)
+	lead := !p.storing
+	p.storing = true
+	p.deliverMu.Unlock()
+	if !lead {
+		lead = p.await(ctx, d)
 	}
-	p.obs.EventDelivered(DeliveryReport{Platform: ev.Platform, Duplicate: !fresh})
-	if !fresh {
+	if lead {
+		p.storeWaiting(ctx)
+	}
+	if d.err != nil {
+		p.obs.EventDelivered(DeliveryReport{Platform: ev.Platform, Err: d.err})
+		return fmt.Errorf("bots: deliver %s %s: %w", ev.Platform, ev.ID, d.err)
+	}
+	p.obs.EventDelivered(DeliveryReport{Platform: ev.Platform, Duplicate: !d.fresh})
+	if !d.fresh {
 		p.log.Debug("duplicate event ignored", "platform", ev.Platform, "event", ev.ID)
 		return nil
 	}
@@ -150,6 +187,74 @@ func (p *Pipeline) Deliver(ctx context.Context, ev Event) error {
 	default:
 	}
 	return p.failpoint(StepStored)
+}
+
+// await waits until d is stored or has to lead, and reports whether it
+// leads. When ctx ends while d is still waiting, d leaves the line with
+// ctx's error; once taken into a batch, it waits for the batch's result.
+func (p *Pipeline) await(ctx context.Context, d *delivery) bool {
+	select {
+	case <-d.done:
+		return d.lead
+	case <-ctx.Done():
+	}
+	p.deliverMu.Lock()
+	for i, w := range p.waiting {
+		if w == d && !d.lead {
+			p.waiting = append(p.waiting[:i], p.waiting[i+1:]...)
+			d.err = ctx.Err()
+			p.deliverMu.Unlock()
+			return false
+		}
+	}
+	p.deliverMu.Unlock()
+	<-d.done
+	return d.lead
+}
+
+// storeWaiting is the leader's work: it stores the oldest waiting events,
+// its own first, in one statement, hands the lead to the oldest event
+// still waiting if any, and gives every event of the batch its result. The
+// statement runs with the leader's ctx: if that ends, the whole batch fails
+// and its events are delivered again, as after any failed insert.
+func (p *Pipeline) storeWaiting(ctx context.Context) {
+	p.deliverMu.Lock()
+	n := min(len(p.waiting), maxDeliveryBatch)
+	batch := make([]*delivery, n)
+	copy(batch, p.waiting)
+	p.waiting = append(p.waiting[:0], p.waiting[n:]...)
+	p.deliverMu.Unlock()
+
+	now := p.clock.Now()
+	if len(batch) == 1 {
+		batch[0].fresh, batch[0].err = p.queue.PutEvent(ctx, batch[0].ev, now)
+	} else {
+		evs := make([]Event, len(batch))
+		for i, d := range batch {
+			evs[i] = d.ev
+		}
+		fresh, err := p.queue.PutEvents(ctx, evs, now)
+		for i, d := range batch {
+			if err != nil {
+				d.err = err
+			} else {
+				d.fresh = fresh[i]
+			}
+		}
+	}
+
+	p.deliverMu.Lock()
+	if len(p.waiting) > 0 {
+		next := p.waiting[0]
+		next.lead = true
+		close(next.done)
+	} else {
+		p.storing = false
+	}
+	p.deliverMu.Unlock()
+	for _, d := range batch[1:] {
+		close(d.done)
+	}
 }
 
 // Run works until ctx is done with Workers goroutines: it handles events as
@@ -496,9 +601,9 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bots: pipeline: %w", err)
 	}
-	// Sent messages are marked together, in one transaction, after the
+	// Sent messages are marked together, in one statement, after the
 	// batch: a crash in between sends them again, with the same keys.
-	var sent []sentItem
+	var sent []SentMessage
 	var crash error
 	for _, item := range items {
 		s, ok, err := p.send(ctx, item)
@@ -516,16 +621,7 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 	if len(sent) == 0 {
 		return len(items), nil
 	}
-	err = p.queue.InTx(ctx, func(tx core.Store) error {
-		q := tx.(Queue)
-		for _, s := range sent {
-			if err := q.MarkSent(ctx, s.id, s.messageID, p.clock.Now()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := p.queue.MarkAllSent(ctx, sent, p.clock.Now()); err != nil {
 		return len(items), fmt.Errorf("bots: pipeline: %w", err)
 	}
 	for range sent {
@@ -536,15 +632,9 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 	return len(items), nil
 }
 
-// sentItem is a message its platform accepted, to be marked sent.
-type sentItem struct {
-	id        int64
-	messageID string
-}
-
 // send sends one message; it reports whether the platform accepted it. A
 // refused message is set to be retried, or aside; the error is a crash.
-func (p *Pipeline) send(ctx context.Context, item OutboxItem) (sentItem, bool, error) {
+func (p *Pipeline) send(ctx context.Context, item OutboxItem) (SentMessage, bool, error) {
 	o := item.Outgoing
 	start := time.Now()
 	sent, err := p.senders[o.To.Platform].Send(ctx, o)
@@ -558,9 +648,9 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (sentItem, bool, e
 		p.obs.MessageSent(report)
 		p.log.Warn("rate limited", "platform", o.To.Platform, "key", o.Key, "retry_after", limited.After)
 		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(limited.After), false, err.Error()); err != nil {
-			return sentItem{}, false, fmt.Errorf("bots: pipeline: %w", err)
+			return SentMessage{}, false, fmt.Errorf("bots: pipeline: %w", err)
 		}
-		return sentItem{}, false, nil
+		return SentMessage{}, false, nil
 	default:
 		failed := errors.Is(err, ErrUndeliverable) || item.Attempts+1 >= p.cfg.MaxAttempts
 		report.Outcome = OutcomeRetry
@@ -570,12 +660,12 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (sentItem, bool, e
 		p.obs.MessageSent(report)
 		p.log.Error("send failed", "platform", o.To.Platform, "key", o.Key, "attempt", item.Attempts+1, "given_up", failed, "err", err)
 		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(backoff(item.Attempts)), failed, err.Error()); err != nil {
-			return sentItem{}, false, fmt.Errorf("bots: pipeline: %w", err)
+			return SentMessage{}, false, fmt.Errorf("bots: pipeline: %w", err)
 		}
-		return sentItem{}, false, nil
+		return SentMessage{}, false, nil
 	}
 	if err := p.failpoint(StepSent); err != nil {
-		return sentItem{}, false, err
+		return SentMessage{}, false, err
 	}
-	return sentItem{id: item.ID, messageID: sent.MessageID}, true, nil
+	return SentMessage{ID: item.ID, MessageID: sent.MessageID}, true, nil
 }

@@ -21,6 +21,13 @@ type OutboxItem struct {
 	Attempts int
 }
 
+// SentMessage is a message of the outbox that its platform accepted, with
+// the id the platform gave it.
+type SentMessage struct {
+	ID        int64
+	MessageID string
+}
+
 // Queue is the durable storage of a Pipeline: the inbox of events and the
 // outbox of messages, in the same database as the network's data so that
 // handling an event, storing its effects and the messages it causes commit
@@ -34,6 +41,10 @@ type Queue interface {
 	// PutEvent stores ev unless an event with the same platform and id is
 	// already stored; it reports whether ev was new.
 	PutEvent(ctx context.Context, ev Event, now time.Time) (bool, error)
+	// PutEvents stores several events at once, all or none, like PutEvent
+	// each; it reports which of them were new. An event that appears twice
+	// in evs is new at most once, at its first place.
+	PutEvents(ctx context.Context, evs []Event, now time.Time) ([]bool, error)
 	// ClaimEvents leases up to limit pending events that are due, oldest
 	// first.
 	ClaimEvents(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]InboxItem, error)
@@ -53,6 +64,8 @@ type Queue interface {
 	ClaimOutgoing(ctx context.Context, owner string, platforms []core.Platform, limit int, lease time.Duration, now time.Time) ([]OutboxItem, error)
 	// MarkSent records that a message was sent.
 	MarkSent(ctx context.Context, id int64, messageID string, now time.Time) error
+	// MarkAllSent records that messages were sent, all or none.
+	MarkAllSent(ctx context.Context, sent []SentMessage, now time.Time) error
 	// RetryOutgoing releases a claimed message after a failed send: it is
 	// due again at next, or never when failed is true.
 	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error

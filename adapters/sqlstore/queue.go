@@ -33,11 +33,71 @@ func (s *Store) PutEvent(ctx context.Context, ev bots.Event, now time.Time) (boo
 	return n == 1, nil
 }
 
+// PutEvents implements bots.Queue: the events go in one statement, and
+// those it inserted come back, which tells them from the duplicates. An
+// event repeated in evs is new at most once, at its first place.
+func (s *Store) PutEvents(ctx context.Context, evs []bots.Event, now time.Time) ([]bool, error) {
+	type key struct {
+		platform core.Platform
+		id       string
+	}
+	fresh := make([]bool, len(evs))
+	first := make(map[key]int, len(evs))
+	var query strings.Builder
+	query.WriteString("INSERT INTO inbox (platform, event_id, payload, state, next_at, received_at) VALUES ")
+	args := make([]any, 0, 5*len(evs))
+	for i, ev := range evs {
+		k := key{ev.Platform, ev.ID}
+		if _, seen := first[k]; seen {
+			continue
+		}
+		first[k] = i
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: put event %s %s: %w", ev.Platform, ev.ID, err)
+		}
+		if len(args) > 0 {
+			query.WriteString(", ")
+		}
+		query.WriteString("(?, ?, ?, 'pending', ?, ?)")
+		args = append(args, string(ev.Platform), ev.ID, string(payload), ts(now), ts(now))
+	}
+	if len(args) == 0 {
+		return fresh, nil
+	}
+	query.WriteString(" ON CONFLICT (platform, event_id) DO NOTHING RETURNING platform, event_id")
+	var inserted []struct {
+		Platform string `db:"platform"`
+		EventID  string `db:"event_id"`
+	}
+	if err := s.selectAll(ctx, &inserted, query.String(), args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: put %d events: %w", len(evs), err)
+	}
+	for _, r := range inserted {
+		if i, ok := first[key{core.Platform(r.Platform), r.EventID}]; ok {
+			fresh[i] = true
+		}
+	}
+	return fresh, nil
+}
+
 // skipLocked is the clause that lets several PostgreSQL processes claim
 // different rows at once; SQLite has one writer and needs none.
 func (s *Store) skipLocked() string {
 	if s.dialect == Postgres {
 		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// pendingIndex makes SQLite look for due jobs in their partial index of
+// pending rows by due time: left to itself, it scans the whole jobs table
+// in id order to spare a sort, on every claim, even when nothing is due.
+// The inbox's and outbox's partial indexes are in id order and chosen
+// without help; PostgreSQL plans with statistics.
+func (s *Store) pendingIndex(table string) string {
+	if s.dialect == SQLite && table == "jobs" {
+		return " INDEXED BY jobs_pending"
 	}
 	return ""
 }
@@ -55,7 +115,7 @@ func (s *Store) claim(ctx context.Context, dest any, table, returning, extra str
 	args = append(args, extraArgs...)
 	args = append(args, limit)
 	return s.selectAll(ctx, dest, `UPDATE `+table+` SET lease_owner = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM `+table+`
+		WHERE id IN (SELECT id FROM `+table+s.pendingIndex(table)+`
 			WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)`+extra+`
 			ORDER BY id LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+returning, args...)
@@ -192,6 +252,30 @@ func (s *Store) MarkSent(ctx context.Context, id int64, messageID string, now ti
 	if _, err := s.exec(ctx, `UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, lease_until = NULL
 		WHERE id = ?`, ts(now), messageID, id); err != nil {
 		return fmt.Errorf("sqlstore: mark message %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkAllSent implements bots.Queue: one statement per 500 messages.
+func (s *Store) MarkAllSent(ctx context.Context, sent []bots.SentMessage, now time.Time) error {
+	for len(sent) > 0 {
+		chunk := sent[:min(len(sent), 500)]
+		sent = sent[len(chunk):]
+		var query strings.Builder
+		query.WriteString("UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, message_id = CASE id")
+		args := make([]any, 0, 1+3*len(chunk))
+		args = append(args, ts(now))
+		for _, m := range chunk {
+			query.WriteString(" WHEN ? THEN ?")
+			args = append(args, m.ID, m.MessageID)
+		}
+		query.WriteString(" ELSE message_id END WHERE id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")")
+		for _, m := range chunk {
+			args = append(args, m.ID)
+		}
+		if _, err := s.exec(ctx, query.String(), args...); err != nil {
+			return fmt.Errorf("sqlstore: mark %d messages sent: %w", len(chunk), err)
+		}
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ type intakeReport struct {
 	Routed       int     `json:"routed"`
 	Messages     int64   `json:"messages_sent"`
 	Workers      int     `json:"workers"`
+	Producers    int     `json:"producers"`
 	HeapMB       float64 `json:"heap_mb"`
 }
 
@@ -64,12 +65,13 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	experts := fs.Int("experts", 200, "experts in the directory")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	workers := fs.Int("workers", 0, "pipeline workers (default: 1 on SQLite, 8 on PostgreSQL)")
+	producers := fs.Int("producers", 1, "goroutines delivering the questions concurrently, as several rooms or adapters would")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured part to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *questions < 1 || *experts < 1 {
-		return fmt.Errorf("bench intake: --questions and --experts must be positive")
+	if *questions < 1 || *experts < 1 || *producers < 1 {
+		return fmt.Errorf("bench intake: --questions, --experts and --producers must be positive")
 	}
 	db, cleanup, err := benchDatabase(*database)
 	if err != nil {
@@ -140,20 +142,28 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	var delivered time.Duration
 	var wg sync.WaitGroup
 	var deliverErr error
+	var deliverOnce sync.Once
 	var done atomic.Bool
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer done.Store(true)
-		for _, ev := range events {
-			if err := pipe.Deliver(ctx, ev); err != nil {
-				deliverErr = err
-				return
+	// Producer i delivers events i, i+P, i+2P…, in order, as one room or
+	// adapter would; together they deliver concurrently.
+	for i := range *producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := i; j < len(events); j += *producers {
+				if err := pipe.Deliver(ctx, events[j]); err != nil {
+					deliverOnce.Do(func() { deliverErr = err })
+					return
+				}
 			}
-		}
+		}()
+	}
+	go func() {
+		wg.Wait()
 		delivered = time.Since(start)
+		done.Store(true)
 	}()
-	// The workers step until the producer is done and nothing is left.
+	// The workers step until the producers are done and nothing is left.
 	var stepErr error
 	var errOnce sync.Once
 	var workersWG sync.WaitGroup
@@ -205,12 +215,13 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		DeliverPerS:  float64(*questions) / delivered.Seconds(),
 		LatencyP50ms: percentile(lat, 0.50), LatencyP99ms: percentile(lat, 0.99),
 		Routed: routed, Messages: sender.n.Load() - sentBefore, HeapMB: float64(mem.HeapInuse) / (1 << 20), Workers: pcfg.Workers,
+		Producers: *producers,
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(stdout, "intake on %s: %d questions, %d experts, %d workers\n", r.Database, r.Questions, r.Experts, r.Workers)
+	fmt.Fprintf(stdout, "intake on %s: %d questions, %d experts, %d workers, %d producers\n", r.Database, r.Questions, r.Experts, r.Workers, r.Producers)
 	fmt.Fprintf(stdout, "  %.0f questions/s from intake to routed-and-persisted (%.2f s), deliver %.0f/s\n", r.PerSecond, r.Seconds, r.DeliverPerS)
 	fmt.Fprintf(stdout, "  latency intake -> persisted: p50 %.1f ms, p99 %.1f ms\n", r.LatencyP50ms, r.LatencyP99ms)
 	fmt.Fprintf(stdout, "  %d questions routed, %d messages sent, heap %.1f MB\n", r.Routed, r.Messages, r.HeapMB)
