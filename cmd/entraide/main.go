@@ -46,6 +46,9 @@ Commands:
             "alice@#room> ...", "alice@dm> ..."
   demo      play a short French scenario through the console
   migrate   apply the database migrations and exit
+  config check
+            check the settings (environment and flags) and the platforms'
+            variables without connecting to anything, and say what is wrong
   bench     benchmarks: "entraide bench match --help", "entraide bench scale --help",
             "entraide bench intake --help"
   version   print the version
@@ -205,10 +208,30 @@ func (c *config) Validate() error {
 	}
 	for _, v := range []interface{ Validate() error }{c.Bot, c.Network, c.Console} {
 		if err := v.Validate(); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, namedSetting(err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// settingNames maps the words of core's and bots' validation errors to the
+// variables that hold the setting, so that a mistake names what to fix.
+var settingNames = []struct{ words, env string }{
+	{"route limit", "ENTRAIDE_ROUTE_LIMIT"}, {"daily budget", "ENTRAIDE_DAILY_BUDGET"},
+	{"escalation delay", "ENTRAIDE_ESCALATE_AFTER"}, {"escalation rounds", "ENTRAIDE_ESCALATION_ROUNDS"},
+	{"event reminder", "ENTRAIDE_EVENT_REMINDER"}, {"offer reminder", "ENTRAIDE_OFFER_REMINDER"},
+	{"notice budget", "ENTRAIDE_NOTICE_BUDGET"}, {"digest hour", "ENTRAIDE_DIGEST_HOUR"},
+	{"digest draft ahead", "ENTRAIDE_DIGEST_DRAFT_AHEAD"}, {"command prefix", "ENTRAIDE_PREFIX"},
+	{"language", "ENTRAIDE_LANG"}, {"console: room", "ENTRAIDE_CONSOLE_ROOM"},
+}
+
+func namedSetting(err error) error {
+	for _, n := range settingNames {
+		if strings.Contains(err.Error(), n.words) {
+			return fmt.Errorf("%s: %w", n.env, err)
+		}
+	}
+	return err
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -293,6 +316,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return runBenchIntake(ctx, rest[1:], stdout, stderr)
 		}
 		return runBench(ctx, rest, stdout, stderr)
+	case "config":
+		if len(rest) == 0 || rest[0] != "check" {
+			return fmt.Errorf(`config: want "entraide config check"`)
+		}
+		return runConfigCheck(cfg, rest[1:], getenv, stdout, stderr)
 	case "run", "console", "demo", "migrate":
 	default:
 		return fmt.Errorf("unknown command %q: run \"entraide help\" for the list", command)
@@ -535,3 +563,33 @@ dan@#emploi> !annonces offres
 erin@dm> !abonner offres immediat lieu:lyon
 dan> !offre Juriste marchés publics | employeur: Métropole de Lyon | lieu: Lyon | contrat: CDD 3 ans
 `
+
+// runConfigCheck validates the configuration as "run" would, without
+// opening the database or connecting to a platform, and prints a summary
+// without secrets, or every mistake with the variable that holds it.
+func runConfigCheck(cfg config, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	sub := cfg.flags("entraide config check", stderr)
+	if err := sub.Parse(args); err != nil {
+		return err
+	}
+	if sub.NArg() > 0 {
+		return fmt.Errorf("config check: unexpected argument %q", sub.Arg(0))
+	}
+	errs := []error{cfg.Validate()}
+	names, err := checkPlatforms(getenv)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	if len(names) == 0 {
+		names = []string{"console"}
+	}
+	web := "off"
+	if cfg.HTTPAddr != "" {
+		web = cfg.HTTPAddr
+	}
+	fmt.Fprintf(stdout, "configuration OK\n  database: %s\n  platforms: %s\n  router: %s, %d experts per question, %d questions per expert per day\n  time zone: %s, digests %s\n  web server: %s\n",
+		sqlstore.DialectOf(cfg.Database), strings.Join(names, ", "), cfg.Router, cfg.Network.RouteLimit, cfg.Network.DailyBudget,
+		cfg.TimeZone, cfg.DigestSchedule, web)
+	return nil
+}

@@ -215,3 +215,31 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigCheck validates without connecting: a good configuration is
+// summed up without secrets, a bad one lists every mistake by variable.
+func TestConfigCheck(t *testing.T) {
+	out, _, err := entraide(t, map[string]string{"ENTRAIDE_DISCORD_TOKEN": "secret-token-123", "ENTRAIDE_DISCORD_APP_ID": "42"}, "", "config", "check")
+	if err != nil || !strings.Contains(out, "configuration OK") || !strings.Contains(out, "platforms: discord") || strings.Contains(out, "secret-token-123") {
+		t.Fatalf("good configuration: %v\n%s", err, out)
+	}
+	_, _, err = entraide(t, map[string]string{
+		"ENTRAIDE_ROUTE_LIMIT": "0", "ENTRAIDE_CONSOLE_ROOM": "general",
+		"ENTRAIDE_DIGEST_SCHEDULE": "jamais", "ENTRAIDE_SLACK_BOT_TOKEN": "xoxb-1",
+	}, "", "config", "check")
+	if err == nil {
+		t.Fatal("a bad configuration passed")
+	}
+	for _, want := range []string{"ENTRAIDE_ROUTE_LIMIT", "ENTRAIDE_CONSOLE_ROOM", "ENTRAIDE_DIGEST_SCHEDULE", "ENTRAIDE_SLACK_APP_TOKEN"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s:\n%v", want, err)
+		}
+	}
+	if _, _, err := entraide(t, map[string]string{"ENTRAIDE_NOTICE_BUDGET": "1000"}, "", "config", "check"); err == nil ||
+		!strings.Contains(err.Error(), "ENTRAIDE_NOTICE_BUDGET") {
+		t.Errorf("notice budget: %v", err)
+	}
+	if _, _, err := entraide(t, nil, "", "config"); err == nil {
+		t.Error(`"config" alone accepted`)
+	}
+}

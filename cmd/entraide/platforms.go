@@ -53,3 +53,26 @@ func platforms(getenv func(string) string, botCfg bots.Config, inbox bots.Inbox,
 	}
 	return out, errors.Join(errs...)
 }
+
+// checkPlatforms reads the platforms' variables without connecting to
+// anything: the names of the platforms configured, and every mistake.
+func checkPlatforms(getenv func(string) string) ([]string, error) {
+	var names []string
+	var errs []error
+	for _, p := range []struct {
+		name string
+		read func(func(string) string) (bool, error)
+	}{
+		{"matrix", func(g func(string) string) (bool, error) { _, on, err := matrix.ConfigFromEnv(g); return on, err }},
+		{"slack", func(g func(string) string) (bool, error) { _, on, err := slackad.ConfigFromEnv(g); return on, err }},
+		{"discord", func(g func(string) string) (bool, error) { _, on, err := discord.ConfigFromEnv(g); return on, err }},
+	} {
+		on, err := p.read(getenv)
+		if err != nil {
+			errs = append(errs, err)
+		} else if on {
+			names = append(names, p.name)
+		}
+	}
+	return names, errors.Join(errs...)
+}
