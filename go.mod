@@ -16,6 +16,7 @@ require (
 	github.com/slack-go/slack v0.35.0
 	github.com/teambition/rrule-go v1.8.2
 	go.mau.fi/util v0.10.1
+	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/net v0.59.0
 	golang.org/x/text v0.43.0
 	maunium.net/go/mautrix v0.31.0

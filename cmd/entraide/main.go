@@ -54,7 +54,8 @@ Commands:
   version   print the version
   help      print this help
 
-Settings (flags override the environment):
+Settings (flags override the environment, which overrides the file that
+ENTRAIDE_CONFIG names: a YAML mapping of the same variables):
 `
 
 // config is the typed configuration of the process, filled from the
@@ -286,6 +287,10 @@ func main() {
 
 // run is the whole program, with its inputs and outputs handed in.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	getenv, err := withConfigFile(getenv)
+	if err != nil {
+		return err
+	}
 	cfg := defaultConfig()
 	if err := cfg.fromEnv(getenv); err != nil {
 		return err

@@ -243,3 +243,62 @@ func TestConfigCheck(t *testing.T) {
 		t.Error(`"config" alone accepted`)
 	}
 }
+
+// TestConfigFile reads settings from the YAML file ENTRAIDE_CONFIG names:
+// the environment wins, lists stand for comma-separated values, and a
+// mistake names its line.
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("good.yaml", `# entraide
+ENTRAIDE_ROUTE_LIMIT: 4
+ENTRAIDE_DAILY_BUDGET: 9
+ENTRAIDE_FEEDS:
+  - https://example.gouv.fr/offres.rss
+  - https://example.gouv.fr/offres.json
+ENTRAIDE_DISCORD_TOKEN: secret-token-123
+ENTRAIDE_DISCORD_APP_ID: "42"
+`)
+	out, _, err := entraide(t, map[string]string{"ENTRAIDE_CONFIG": good, "ENTRAIDE_DAILY_BUDGET": "7"}, "", "config", "check")
+	if err != nil || !strings.Contains(out, "4 experts per question, 7 questions per expert per day") || !strings.Contains(out, "platforms: discord") {
+		t.Fatalf("good file: %v\n%s", err, out)
+	}
+	for name, tc := range map[string]struct{ text, want string }{
+		"unknown":  {"ENTRAIDE_ROUTE_LIMIT: 3\nENTRAIDE_ROUT_LIMIT: 4\n", `line 2: "ENTRAIDE_ROUT_LIMIT" is not a setting`},
+		"nested":   {"ENTRAIDE_FEEDS:\n  a: b\n", "line 2: ENTRAIDE_FEEDS: want a value or a list"},
+		"twice":    {"ENTRAIDE_LANG: fr\nENTRAIDE_LANG: en\n", "line 2: ENTRAIDE_LANG is given twice"},
+		"not yaml": {"ENTRAIDE_LANG: [fr\n", "not YAML"},
+		"list":     {"- ENTRAIDE_LANG\n", "want a mapping of settings"},
+		"bad":      {"ENTRAIDE_ROUTE_LIMIT: many\n", `ENTRAIDE_ROUTE_LIMIT="many"`},
+	} {
+		_, _, err := entraide(t, map[string]string{"ENTRAIDE_CONFIG": write(name+".yaml", tc.text)}, "", "config", "check")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", name, err, tc.want)
+		}
+	}
+	if _, _, err := entraide(t, map[string]string{"ENTRAIDE_CONFIG": filepath.Join(dir, "missing.yaml")}, "", "config", "check"); err == nil {
+		t.Error("a missing file was accepted")
+	}
+}
+
+func FuzzParseConfigFile(f *testing.F) {
+	f.Add("ENTRAIDE_LANG: fr\nENTRAIDE_FEEDS: [a, b]\n")
+	f.Add("- x\n")
+	f.Add("ENTRAIDE_FEEDS:\n  a: {b: c}\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		values, err := parseConfigFile([]byte(text))
+		if err == nil {
+			for k := range values {
+				if !strings.HasPrefix(k, "ENTRAIDE_") {
+					t.Fatalf("key %q accepted", k)
+				}
+			}
+		}
+	})
+}
