@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"entraide/bots"
+	"entraide/internal/fixture"
 	"entraide/internal/golden"
 )
 
@@ -16,43 +17,7 @@ const hostileCard = "@room @everyone @here <!channel> <!here> <@U123> @bob:examp
 // cardMessages are the announcements rendered into golden files: a job
 // offer, an event, and a card whose every text is hostile.
 func cardMessages() map[string]bots.Message {
-	var job bots.Message
-	job.Strong("Nouvelle offre d'emploi").Text(" correspondant à vos abonnements :")
-	job.Card = &bots.Card{
-		Title: "Chargé·e de mission achats responsables (H/F)",
-		URL:   "https://choisirleservicepublic.gouv.fr/offre-emploi/2026-1234567/?source=entraide&lang=fr",
-		Fields: []bots.CardField{
-			{Label: "Employeur", Value: "Direction des achats de l'État"},
-			{Label: "Lieu", Value: "Lyon (69)"},
-			{Label: "Catégorie", Value: "A — attaché·e d'administration"},
-			{Label: "Contrat", Value: "Titulaire ou contractuel·le (CDD de 3 ans)"},
-			{Label: "Télétravail", Value: "2 jours par semaine"},
-			{Label: "Date limite", Value: "15 décembre 2026"},
-		},
-		Body:   "Au sein du bureau de la performance, vous pilotez la politique d'achats responsables.\n\nMissions :\n- animer le réseau des acheteurs ;\n- suivre les clauses sociales et environnementales.",
-		Footer: "Offre n°12 · importée de Choisir le service public",
-	}
-	job.Actions = []bots.Action{{Kind: bots.ActionCommand, ID: "save:job:12", Label: "Enregistrer", Command: "save job 12"}}
-
-	var event bots.Message
-	event.Text("Événement à venir dans ").Strong("#achats").Text(" :")
-	event.Card = &bots.Card{
-		Title: "Webinaire : la commande publique responsable",
-		URL:   "https://www.economie.gouv.fr/daj/webinaire-achats-2026",
-		Fields: []bots.CardField{
-			{Label: "Organisateur", Value: "Direction des affaires juridiques"},
-			{Label: "Début", Value: "jeudi 3 décembre 2026, 14 h 00 (Europe/Paris)"},
-			{Label: "Fin", Value: "jeudi 3 décembre 2026, 15 h 30 (Europe/Paris)"},
-			{Label: "Lieu", Value: "En visio"},
-			{Label: "Places", Value: "42 / 100"},
-		},
-		Body:   "Présentation du nouveau guide, puis questions-réponses.",
-		Footer: "Événement n°5 · 12 inscrits",
-	}
-	event.Actions = []bots.Action{
-		{Kind: bots.ActionCommand, ID: "rsvp:5:yes", Label: "Je viens", Command: "rsvp 5 yes"},
-		{Kind: bots.ActionCommand, ID: "rsvp:5:maybe", Label: "Peut-être", Command: "rsvp 5 maybe"},
-	}
+	job, event := fixture.JobCard(), fixture.EventCard()
 
 	var hostile bots.Message
 	hostile.Text("Annonce :")
