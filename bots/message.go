@@ -49,7 +49,26 @@ type Message struct {
 	// Card is a structured announcement (a job offer, an event) shown after
 	// the spans; nil for none.
 	Card *Card `json:",omitempty"`
+	// File is a document sent with the message (a person's data export,
+	// say), after the spans; nil for none. Adapters upload it natively (a
+	// Matrix m.file, a Slack file, a Discord attachment) and show the spans
+	// as its caption or as a message just before it.
+	File *File `json:",omitempty"`
 }
+
+// File is a document attached to a message.
+type File struct {
+	// Name is the file name shown to the person, such as
+	// "entraide-mes-donnees.json"; only letters, digits, '.', '-' and '_'.
+	Name string
+	// MIME is the media type, such as "application/json".
+	MIME string
+	Data []byte
+}
+
+// MaxFileSize is the largest File a message may carry: within every
+// platform's upload limit (Discord's 10 MiB for bots without boosts, say).
+const MaxFileSize = 8 << 20
 
 // Card is a structured announcement: a title, labelled fields, a longer
 // text. Adapters render it natively where the platform can (an HTML block
@@ -221,6 +240,11 @@ type Event struct {
 	Sender     core.Identity
 	SenderName string
 	Text       string
+	// Tenant is the platform's organisation the sender belongs to, as
+	// access rules name it: the Slack workspace (team) id, the Discord
+	// server (guild) id, empty in a Discord DM; the Matrix homeserver name
+	// comes from the sender's id and needs no tenant.
+	Tenant string `json:",omitempty"`
 }
 
 // ThreadRoot returns the id of the thread a reply to the event belongs in.
