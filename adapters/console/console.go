@@ -15,6 +15,16 @@
 //	[#room] entraide: text
 //	[#room thread 3] entraide: text   a reply in the thread of message 3
 //	[dm alice] entraide: text         a direct message to alice
+//
+// A message carrying a file (a person's data export, say) is followed by
+// one line naming it:
+//
+//	[fichier joint : entraide-mes-donnees.json, 2,1 ko]
+//
+// When Config.FilesDir is set, the file is also written there under its
+// sanitised name, and the line says where:
+//
+//	[fichier joint : entraide-mes-donnees.json, 2,1 ko, enregistré : fichiers/entraide-mes-donnees.json]
 package console
 
 import (
@@ -24,6 +34,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +65,13 @@ type Config struct {
 	BotName string
 	// Echo prints each input line before handling it (the demo uses it).
 	Echo bool
+	// FilesDir, when set, is the directory where the files that messages
+	// carry (a person's data export, say) are written, so that they can be
+	// opened: under their sanitised names (letters, digits, '.', '-', '_'),
+	// readable by the owner only, replacing a file of the same name. It is
+	// created when missing. Empty writes nothing: the console only names
+	// the file.
+	FilesDir string
 }
 
 // DefaultConfig returns the settings used when none are given.
@@ -65,6 +84,9 @@ func (c Config) Validate() error {
 	}
 	if strings.TrimSpace(c.BotName) == "" || strings.ContainsAny(c.BotName, "\n\r") {
 		return fmt.Errorf("console: bot name %q: want a one-line name", c.BotName)
+	}
+	if c.FilesDir != "" && (strings.TrimSpace(c.FilesDir) == "" || strings.ContainsFunc(c.FilesDir, unicode.IsControl)) {
+		return fmt.Errorf("console: files directory %q: want a directory path, or nothing to write no file", c.FilesDir)
 	}
 	return nil
 }
@@ -103,20 +125,141 @@ func New(cfg Config, out io.Writer, store Checkpointer, log *slog.Logger) (*Adap
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.FilesDir != "" {
+		if err := os.MkdirAll(cfg.FilesDir, 0o700); err != nil {
+			return nil, fmt.Errorf("console: files directory: %w", err)
+		}
+	}
 	return &Adapter{cfg: cfg, out: out, store: store, log: log}, nil
 }
 
 // Platform implements bots.Sender.
 func (a *Adapter) Platform() core.Platform { return Platform }
 
-// Send implements bots.Sender: it prints the message on one line.
+// Send implements bots.Sender: it prints the message on one line, and the
+// line of its file, if it carries one (see FileLine), after writing the
+// file to Config.FilesDir when set. A file that cannot be written is said
+// so on its line and logged: the conversation goes on. A file larger than
+// bots.MaxFileSize is refused, as on every platform: its line says so, and
+// the error is bots.ErrUndeliverable.
 func (a *Adapter) Send(_ context.Context, o bots.Outgoing) (bots.Sent, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, err := fmt.Fprintln(a.out, a.Render(o)); err != nil {
+	lines := a.Render(o)
+	var refused error
+	if f := o.Message.File; f != nil {
+		var note string
+		switch {
+		case len(f.Data) > bots.MaxFileSize:
+			note = fmt.Sprintf("refusé : plus de %s", Size(bots.MaxFileSize))
+			refused = fmt.Errorf("console: send %s: file %q is %d bytes, more than the %d a message may carry: %w",
+				o.Key, SafeFileName(f.Name), len(f.Data), bots.MaxFileSize, bots.ErrUndeliverable)
+		case a.cfg.FilesDir != "":
+			path, err := a.writeFile(*f)
+			if err != nil {
+				a.log.Warn("console: file not written", "key", o.Key, "dir", a.cfg.FilesDir, "err", err)
+				note = "non enregistré : " + err.Error()
+			} else {
+				note = "enregistré : " + path
+			}
+		}
+		lines += "\n" + FileLine(*f, note)
+	}
+	if _, err := fmt.Fprintln(a.out, lines); err != nil {
 		return bots.Sent{}, fmt.Errorf("console: write: %w", err)
 	}
-	return bots.Sent{}, nil
+	return bots.Sent{}, refused
+}
+
+// FileLine is the line that follows a message carrying f:
+// "[fichier joint : name, size]", with note after the size when there is
+// one, all on one safe line.
+func FileLine(f bots.File, note string) string {
+	s := "fichier joint : " + SafeFileName(f.Name) + ", " + Size(len(f.Data))
+	if note != "" {
+		s += ", " + note
+	}
+	return "[" + Sanitize(s) + "]"
+}
+
+// Size writes a number of bytes the French way: "512 octets", "2,1 ko",
+// "3,4 Mo", with ko and Mo of 1,024 bytes and 1,024 ko, as file managers
+// count them.
+func Size(n int) string {
+	switch {
+	case n < 2:
+		return strconv.Itoa(n) + " octet"
+	case n < 1<<10:
+		return strconv.Itoa(n) + " octets"
+	case n < 1<<20:
+		return decimal(float64(n)/(1<<10)) + " ko"
+	}
+	return decimal(float64(n)/(1<<20)) + " Mo"
+}
+
+// decimal writes x with one decimal and a decimal comma.
+func decimal(x float64) string {
+	return strings.Replace(strconv.FormatFloat(x, 'f', 1, 64), ".", ",", 1)
+}
+
+// writeFile writes f in Config.FilesDir under its sanitised name and
+// returns its path. It writes through an os.Root, so no name, link or
+// file already there can make it write outside the directory, and
+// replaces the file of that name at once (a temporary file, then a
+// rename), so a file is never seen half written.
+func (a *Adapter) writeFile(f bots.File) (string, error) {
+	name := SafeFileName(f.Name)
+	root, err := os.OpenRoot(a.cfg.FilesDir)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	tmp := "." + name + ".tmp"
+	w, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = w.Write(f.Data)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = root.Rename(tmp, name)
+	}
+	if err != nil {
+		_ = root.Remove(tmp)
+		return "", err
+	}
+	return filepath.Join(a.cfg.FilesDir, name), nil
+}
+
+// SafeFileName returns name with only letters, digits, '.', '-' and '_':
+// any other character (slashes, spaces, NUL and other control characters)
+// becomes '_', leading dots are dropped (no hidden file, no ".."), and a
+// name longer than 100 characters is cut, keeping its extension. A name
+// left empty, or with nothing but '_', becomes "fichier".
+func SafeFileName(name string) string {
+	const maxName = 100
+	name = strings.ToValidUTF8(name, "_")
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, name)
+	name = strings.TrimLeft(name, ".")
+	if utf8.RuneCountInString(name) > maxName {
+		ext := filepath.Ext(name)
+		if utf8.RuneCountInString(ext) > 16 {
+			ext = ""
+		}
+		r := []rune(strings.TrimSuffix(name, ext))
+		name = string(r[:maxName-utf8.RuneCountInString(ext)]) + ext
+	}
+	if strings.Trim(name, "_") == "" {
+		return "fichier"
+	}
+	return name
 }
 
 // println prints a line of the console's own.

@@ -21,7 +21,12 @@
 // interaction id for application commands, buttons and modal submissions,
 // and the message id for messages: the gateway may replay an event after a
 // resume and the backfill may read a message again, and both keep the id,
-// for the inbox to drop the duplicate.
+// for the inbox to drop the duplicate. An event's Tenant is the guild id of
+// the server it comes from, empty in a direct message.
+//
+// Files: a message's File is uploaded as an attachment (multipart/form-data,
+// payload_json and files[0]), its name sanitised; a file over
+// bots.MaxFileSize is refused as undeliverable.
 //
 // Threads: Discord threads are channels. An answer to a question goes into
 // a thread started on the question message (POST

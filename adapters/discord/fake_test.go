@@ -3,7 +3,11 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,7 +36,21 @@ const (
 // request is a request the fake received.
 type request struct {
 	Method, Path string
-	Body         json.RawMessage
+	// Body is the JSON body, or the payload_json part of a multipart form.
+	Body json.RawMessage
+	// Files are the files[n] parts of a multipart form, in order.
+	Files []fakeFile
+	// Refused is why the fake answered 400 Invalid Form Body, if it did.
+	Refused string
+}
+
+// fakeFile is a file uploaded in a files[n] part.
+type fakeFile struct {
+	// Field is the part's name, such as "files[0]"; Filename is its
+	// filename exactly as sent, without the clean-up of
+	// multipart.Part.FileName.
+	Field, Filename, ContentType string
+	Data                         []byte
 }
 
 // fakeDiscord is an httptest double of Discord's REST API (the routes the
@@ -73,7 +91,10 @@ func newFake(t *testing.T) *fakeDiscord {
 	})
 	mux.HandleFunc("/gateway/", f.serveGateway)
 	mux.HandleFunc("POST /api/v10/channels/{ch}/messages", func(w http.ResponseWriter, r *http.Request) {
-		body := f.record(r, r.Body)
+		body, files, ok := f.recordMessage(w, r)
+		if !ok {
+			return
+		}
 		f.mu.Lock()
 		if f.limited > 0 {
 			f.limited--
@@ -96,10 +117,22 @@ func newFake(t *testing.T) *fakeDiscord {
 		m["id"] = f.newID()
 		m["channel_id"] = r.PathValue("ch")
 		m["author"] = map[string]any{"id": botID, "username": "entraide", "bot": true}
+		m["attachments"] = f.attachments(r.PathValue("ch"), files)
 		f.mu.Lock()
 		f.history[r.PathValue("ch")] = append(f.history[r.PathValue("ch")], m)
 		f.mu.Unlock()
 		writeJSON(w, 200, m)
+	})
+	mux.HandleFunc("GET /api/v10/channels/{ch}", func(w http.ResponseWriter, r *http.Request) {
+		f.record(r, nil)
+		switch ch := r.PathValue("ch"); {
+		case ch == "403":
+			writeJSON(w, 403, map[string]any{"message": "Missing Access", "code": 50001})
+		case strings.HasPrefix(ch, "8"): // dmOf
+			writeJSON(w, 200, map[string]any{"id": ch, "type": 1})
+		default:
+			writeJSON(w, 200, map[string]any{"id": ch, "type": 0, "guild_id": guildID, "name": "general"})
+		}
 	})
 	mux.HandleFunc("GET /api/v10/channels/{ch}/messages", func(w http.ResponseWriter, r *http.Request) {
 		f.record(r, nil)
@@ -139,20 +172,19 @@ func newFake(t *testing.T) *fakeDiscord {
 		f.record(r, r.Body)
 		w.WriteHeader(204)
 	})
-	mux.HandleFunc("PATCH /api/v10/webhooks/{app}/{token}/messages/@original", func(w http.ResponseWriter, r *http.Request) {
-		body := f.record(r, r.Body)
+	webhookMessage := func(w http.ResponseWriter, r *http.Request) {
+		body, files, ok := f.recordMessage(w, r)
+		if !ok {
+			return
+		}
 		var m map[string]any
 		json.Unmarshal(body, &m)
 		m["id"] = f.newID()
+		m["attachments"] = f.attachments("webhook", files)
 		writeJSON(w, 200, m)
-	})
-	mux.HandleFunc("POST /api/v10/webhooks/{app}/{token}", func(w http.ResponseWriter, r *http.Request) {
-		body := f.record(r, r.Body)
-		var m map[string]any
-		json.Unmarshal(body, &m)
-		m["id"] = f.newID()
-		writeJSON(w, 200, m)
-	})
+	}
+	mux.HandleFunc("PATCH /api/v10/webhooks/{app}/{token}/messages/@original", webhookMessage)
+	mux.HandleFunc("POST /api/v10/webhooks/{app}/{token}", webhookMessage)
 	putCommands := func(w http.ResponseWriter, r *http.Request) {
 		body := f.record(r, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -195,6 +227,142 @@ func (f *fakeDiscord) record(r *http.Request, withBody io.Reader) []byte {
 	if withBody != nil {
 		raw, _ = io.ReadAll(withBody)
 	}
+	f.save(request{Body: raw}, r)
+	return raw
+}
+
+// recordMessage notes a request that posts or edits a message, and returns
+// its JSON payload and its files. As Discord does, it takes a JSON body, or
+// a multipart/form-data body with a payload_json part and files[n] parts,
+// each described in payload_json's attachments by its id n (and the same
+// filename). Anything else is refused with 400 Invalid Form Body (code
+// 50035), recorded with the reason, and ok is false.
+func (f *fakeDiscord) recordMessage(w http.ResponseWriter, r *http.Request) (body []byte, files []fakeFile, ok bool) {
+	body, files, err := readMessageBody(r)
+	req := request{Body: body, Files: files}
+	if err != nil {
+		req.Refused = err.Error()
+	}
+	f.save(req, r)
+	if err != nil {
+		writeJSON(w, 400, map[string]any{"message": "Invalid Form Body", "code": 50035, "errors": map[string]any{"_errors": []any{map[string]any{"code": "BASE_TYPE_INVALID", "message": err.Error()}}}})
+		return nil, nil, false
+	}
+	return body, files, true
+}
+
+// readMessageBody reads and checks a message's body (see recordMessage).
+func readMessageBody(r *http.Request) ([]byte, []fakeFile, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("content type %q: %v", r.Header.Get("Content-Type"), err)
+	}
+	var attachments struct {
+		Attachments []struct {
+			ID       *json.Number `json:"id"`
+			Filename string       `json:"filename"`
+		} `json:"attachments"`
+	}
+	if mt == "application/json" {
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := json.Unmarshal(raw, &attachments); err != nil {
+			return raw, nil, fmt.Errorf("JSON body: %v", err)
+		}
+		if len(attachments.Attachments) > 0 {
+			return raw, nil, errors.New("attachments without files: a JSON body carries no upload")
+		}
+		return raw, nil, nil
+	}
+	if mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, nil, fmt.Errorf("content type %q: want application/json or multipart/form-data", mt)
+	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	var payload []byte
+	var files []fakeFile
+	byIndex := map[int]int{}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return payload, files, fmt.Errorf("multipart: %v", err)
+		}
+		disp, dp, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+		if err != nil || disp != "form-data" || dp["name"] == "" {
+			return payload, files, fmt.Errorf("part with Content-Disposition %q", p.Header.Get("Content-Disposition"))
+		}
+		data, err := io.ReadAll(p)
+		if err != nil {
+			return payload, files, fmt.Errorf("part %s: %v", dp["name"], err)
+		}
+		name := dp["name"]
+		switch {
+		case name == "payload_json":
+			if payload != nil {
+				return payload, files, errors.New("two payload_json parts")
+			}
+			payload = data
+		case strings.HasPrefix(name, "files[") && strings.HasSuffix(name, "]"):
+			n, err := strconv.Atoi(name[len("files[") : len(name)-1])
+			if err != nil || n < 0 || n > 9 {
+				return payload, files, fmt.Errorf("part %q: want files[0] to files[9]", name)
+			}
+			if _, dup := byIndex[n]; dup {
+				return payload, files, fmt.Errorf("two parts %q", name)
+			}
+			if dp["filename"] == "" {
+				return payload, files, fmt.Errorf("part %q without a filename", name)
+			}
+			byIndex[n] = len(files)
+			files = append(files, fakeFile{Field: name, Filename: dp["filename"], ContentType: p.Header.Get("Content-Type"), Data: data})
+		default:
+			return payload, files, fmt.Errorf("unexpected part %q", name)
+		}
+	}
+	if payload == nil {
+		return nil, files, errors.New("no payload_json part")
+	}
+	if err := json.Unmarshal(payload, &attachments); err != nil {
+		return payload, files, fmt.Errorf("payload_json: %v", err)
+	}
+	if len(attachments.Attachments) != len(files) {
+		return payload, files, fmt.Errorf("%d attachments for %d files", len(attachments.Attachments), len(files))
+	}
+	for _, at := range attachments.Attachments {
+		if at.ID == nil {
+			return payload, files, errors.New("attachment without id")
+		}
+		id, err := strconv.Atoi(at.ID.String())
+		i, ok := byIndex[id]
+		if err != nil || !ok {
+			return payload, files, fmt.Errorf("attachment id %s matches no files[n] part", at.ID)
+		}
+		if at.Filename != files[i].Filename {
+			return payload, files, fmt.Errorf("attachment %d named %q, its part %q", id, at.Filename, files[i].Filename)
+		}
+	}
+	return payload, files, nil
+}
+
+// attachments returns the attachment objects Discord answers for files.
+func (f *fakeDiscord) attachments(ch string, files []fakeFile) []any {
+	out := []any{}
+	for _, file := range files {
+		id := f.newID()
+		out = append(out, map[string]any{
+			"id": id, "filename": file.Filename, "size": len(file.Data), "content_type": file.ContentType,
+			"url": "https://cdn.discordapp.com/attachments/" + ch + "/" + id + "/" + file.Filename,
+		})
+	}
+	return out
+}
+
+// save notes req, a request received as r.
+func (f *fakeDiscord) save(req request, r *http.Request) {
 	if auth := r.Header.Get("Authorization"); auth != "Bot test-token" {
 		f.t.Errorf("%s %s: Authorization %q", r.Method, r.URL.Path, auth)
 	}
@@ -202,11 +370,11 @@ func (f *fakeDiscord) record(r *http.Request, withBody io.Reader) []byte {
 	if r.URL.RawQuery != "" {
 		path += "?" + r.URL.RawQuery
 	}
+	req.Method, req.Path = r.Method, path
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.requests = append(f.requests, request{Method: r.Method, Path: path, Body: raw})
+	f.requests = append(f.requests, req)
 	f.log = append(f.log, r.Method+" "+path)
-	return raw
 }
 
 // note adds a line to the fake's log, to check the order of what happened.

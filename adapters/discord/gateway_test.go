@@ -51,7 +51,8 @@ func TestResume(t *testing.T) {
 
 // TestBackfill starts an adapter after messages were written to it while
 // it was away: those after the checkpoint that mention the bot are
-// delivered, the checkpoint moves past all of them.
+// delivered, the checkpoint moves past all of them. Messages read from the
+// REST API carry no guild id: the event's tenant comes from the channel.
 func TestBackfill(t *testing.T) {
 	f := newFake(t)
 	store := newMemStore()
@@ -73,7 +74,7 @@ func TestBackfill(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	evs = in.wait(t, 1)
-	if len(evs) != 1 || evs[0].ID != "1200000000000000005" || evs[0].DM || evs[0].Room != chanC1 || evs[0].Text != "!ask Qui valide un avenant de marché ?" {
+	if len(evs) != 1 || evs[0].ID != "1200000000000000005" || evs[0].DM || evs[0].Room != chanC1 || evs[0].Text != "!ask Qui valide un avenant de marché ?" || evs[0].Tenant != guildID {
 		t.Errorf("backfilled %+v", evs)
 	}
 	if v, _ := store.Checkpoint(t.Context(), keyLast+chanC1); v != "1200000000000000006" {

@@ -209,6 +209,9 @@ func (a *Adapter) onMessage(ctx context.Context, m message, dm bool) error {
 		Sender:     core.Identity{Platform: Platform, User: m.Author.ID},
 		SenderName: displayName(&m.Author, m.Member), Text: text,
 	}
+	if !dm {
+		ev.Tenant = m.GuildID
+	}
 	if a.isThread(m.ChannelID) {
 		ev.Thread = m.ChannelID
 	}
@@ -338,6 +341,18 @@ func (a *Adapter) backfillAll(ctx context.Context) error {
 }
 
 func (a *Adapter) backfillChannel(ctx context.Context, ch string, dm bool) error {
+	// Messages read from the REST API carry no guild id: the channel's
+	// gives the events their tenant.
+	var guild string
+	if !dm {
+		var c struct {
+			GuildID string `json:"guild_id"`
+		}
+		if err := a.api.do(ctx, http.MethodGet, "/channels/"+ch, "read channel", nil, &c); err != nil {
+			return fmt.Errorf("discord: backfill %s: %w", ch, err)
+		}
+		guild = c.GuildID
+	}
 	for range maxBackfillPages {
 		last, err := a.store.Checkpoint(ctx, keyLast+ch)
 		if err != nil || last == "" {
@@ -351,6 +366,9 @@ func (a *Adapter) backfillChannel(ctx context.Context, ch string, dm bool) error
 		for _, m := range msgs {
 			if m.ChannelID == "" {
 				m.ChannelID = ch
+			}
+			if m.GuildID == "" {
+				m.GuildID = guild
 			}
 			if err := a.onMessage(ctx, m, dm); err != nil {
 				return err

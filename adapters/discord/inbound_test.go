@@ -46,6 +46,7 @@ func TestSlashCommand(t *testing.T) {
 	want := bots.Event{
 		ID: "900000000000000002", Platform: "discord", Room: chanC1,
 		Sender: core.Identity{Platform: "discord", User: userU1}, SenderName: "Bob (DAJ)", Text: "!expert marchés publics",
+		Tenant: guildID,
 	}
 	if ev != want {
 		t.Errorf("event\n got %+v\nwant %+v", ev, want)
@@ -159,7 +160,7 @@ func TestMessages(t *testing.T) {
 	}
 	slices.SortFunc(evs, func(a, b bots.Event) int { return strings.Compare(a.ID, b.ID) })
 	mention := bots.Event{ID: "1200000000000000001", Platform: "discord", Room: chanC1,
-		Sender: core.Identity{Platform: "discord", User: userU2}, SenderName: "Alice D.", Text: "!ask Qui valide un avenant de marché ?"}
+		Sender: core.Identity{Platform: "discord", User: userU2}, SenderName: "Alice D.", Text: "!ask Qui valide un avenant de marché ?", Tenant: guildID}
 	dm := bots.Event{ID: "1200000000000000002", Platform: "discord", Room: "822222222222222222", DM: true,
 		Sender: core.Identity{Platform: "discord", User: userU2}, SenderName: "Alice", Text: "!mine"}
 	if evs[0] != mention || evs[1] != dm {

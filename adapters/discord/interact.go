@@ -78,9 +78,13 @@ func (a *Adapter) onInteraction(ctx context.Context, i interactionPayload) {
 	if inThread {
 		a.markThread(i.ChannelID)
 	}
+	// The tenant is the server the interaction comes from, also for a
+	// button or form that asDirect turns into a direct message: empty only
+	// in a direct message channel.
 	ev := bots.Event{
 		ID: i.ID, Platform: Platform, Room: i.ChannelID, DM: dm,
 		Sender: core.Identity{Platform: Platform, User: who.ID}, SenderName: displayName(who, i.Member),
+		Tenant: i.GuildID,
 	}
 	if inThread {
 		ev.Thread = i.ChannelID

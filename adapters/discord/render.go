@@ -26,6 +26,10 @@ type messagePayload struct {
 	Components       []component       `json:"components,omitempty"`
 	Flags            int               `json:"flags,omitempty"`
 	MessageReference *messageReference `json:"message_reference,omitempty"`
+	// Attachments describe the files sent with the message, file the one
+	// uploaded as its files[0] part (see messageBody).
+	Attachments []attachment `json:"attachments,omitempty"`
+	file        *upload
 }
 
 // allowedMentions says who a message may notify: nobody from parsed text
@@ -174,7 +178,7 @@ func contains(list []string, s string) bool {
 
 // payloads renders m as the messages to post: one, or several when the
 // content is longer than Discord allows (split at line ends), the card's
-// embed and the buttons under the last one.
+// embed, the buttons and the file under the last one.
 func payloads(m bots.Message) []messagePayload {
 	content, users := Render(m)
 	chunks := splitContent(content, maxContent)
@@ -194,6 +198,11 @@ func payloads(m bots.Message) []messagePayload {
 		}
 	}
 	last.Components = buttons(m.Actions)
+	if m.File != nil {
+		u := newUpload(*m.File)
+		last.file = &u
+		last.Attachments = []attachment{{ID: 0, Filename: u.name}}
+	}
 	return out
 }
 

@@ -42,14 +42,15 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s %s: HTTP %d, code %d: %s", e.Method, e.Route, e.Status, e.Code, e.Message)
 }
 
-// undeliverable reports whether no retry can help: access refused, or the
-// channel, user or message gone.
+// undeliverable reports whether no retry can help: access refused, the
+// channel, user or message gone, or a file larger than Discord takes.
 func (e *apiError) undeliverable() bool {
-	return e.Status == http.StatusForbidden || e.Status == http.StatusNotFound
+	return e.Status == http.StatusForbidden || e.Status == http.StatusNotFound || e.Status == http.StatusRequestEntityTooLarge
 }
 
-// rest calls Discord's REST API: JSON in and out, the bot token, a global
-// budget of requests per second, and bounded retries of 429 answers.
+// rest calls Discord's REST API: JSON (or a multipart form, for files) in
+// and JSON out, the bot token, a global budget of requests per second, and
+// bounded retries of 429 answers.
 type rest struct {
 	base   string
 	token  string
@@ -60,16 +61,24 @@ type rest struct {
 	retries int
 }
 
-// do sends a request with body encoded as JSON (none when nil) and decodes
-// the answer into out (ignored when nil). route names the request in errors
-// without ids of secrets (interaction tokens stay out of logs).
+// do sends a request with body encoded as JSON (none when nil), or as a
+// multipart form when body is a formBody, and decodes the answer into out
+// (ignored when nil). route names the request in errors without ids of
+// secrets (interaction tokens stay out of logs). The body is encoded once:
+// a retry sends the same bytes.
 func (r *rest) do(ctx context.Context, method, path, route string, body, out any) error {
 	var payload []byte
-	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("%s %s: encode: %w", method, route, err)
-		}
+	contentType := "application/json"
+	var err error
+	switch b := body.(type) {
+	case nil:
+	case formBody:
+		payload, contentType, err = b.encode()
+	default:
+		payload, err = json.Marshal(body)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: encode: %w", method, route, err)
 	}
 	for attempt := 0; ; attempt++ {
 		// Interaction responses do not count against the global limit, and
@@ -79,7 +88,7 @@ func (r *rest) do(ctx context.Context, method, path, route string, body, out any
 				return fmt.Errorf("%s %s: %w", method, route, err)
 			}
 		}
-		limited, err := r.once(ctx, method, path, route, payload, out)
+		limited, err := r.once(ctx, method, path, route, payload, contentType, out)
 		if limited == nil {
 			return err
 		}
@@ -94,7 +103,7 @@ func (r *rest) do(ctx context.Context, method, path, route string, body, out any
 
 // once sends one request. A 429 is returned as limited, other failures as
 // err.
-func (r *rest) once(ctx context.Context, method, path, route string, payload []byte, out any) (limited *bots.RetryAfterError, err error) {
+func (r *rest) once(ctx context.Context, method, path, route string, payload []byte, contentType string, out any) (limited *bots.RetryAfterError, err error) {
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
@@ -106,7 +115,7 @@ func (r *rest) once(ctx context.Context, method, path, route string, payload []b
 	req.Header.Set("Authorization", "Bot "+r.token)
 	req.Header.Set("User-Agent", "DiscordBot (https://entraide.example, 1)")
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {

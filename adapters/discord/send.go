@@ -34,7 +34,10 @@ type interaction struct {
 // message to o.To.User when Room is empty. A reply to an application
 // command follows up its deferred response instead, when it goes to the
 // conversation the command came from. Content longer than Discord takes is
-// split into several messages; Sent holds the first one's id.
+// split into several messages; Sent holds the first one's id. A message's
+// File is uploaded as an attachment of the last of them (multipart/form-data,
+// its name sanitised); a file larger than bots.MaxFileSize is refused as
+// bots.ErrUndeliverable, without a request.
 //
 // Discord has no idempotency key for bot messages: after a crash between
 // Discord accepting a message and the outbox marking it sent, the message
@@ -42,6 +45,9 @@ type interaction struct {
 func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
 	if o.To.Platform != "" && o.To.Platform != Platform {
 		return bots.Sent{}, fmt.Errorf("discord: send %s: destination on platform %q: %w", o.Key, o.To.Platform, bots.ErrUndeliverable)
+	}
+	if err := checkFile(o.Message.File); err != nil {
+		return bots.Sent{}, fmt.Errorf("discord: send %s: %w", o.Key, err)
 	}
 	msgs := payloads(o.Message)
 	if p := a.pendingFor(ctx, o); p != nil {
@@ -76,7 +82,7 @@ func (a *Adapter) post(ctx context.Context, channel string, m messagePayload) (s
 	var msg struct {
 		ID string `json:"id"`
 	}
-	if err := a.api.do(ctx, http.MethodPost, "/channels/"+channel+"/messages", "post message", m, &msg); err != nil {
+	if err := a.api.do(ctx, http.MethodPost, "/channels/"+channel+"/messages", "post message", messageBody(m), &msg); err != nil {
 		return "", err
 	}
 	return msg.ID, nil
@@ -252,10 +258,10 @@ func (a *Adapter) followUp(ctx context.Context, p *interaction, msgs []messagePa
 		a.mu.Unlock()
 		var err error
 		if edit {
-			err = a.api.do(ctx, http.MethodPatch, "/webhooks/"+a.cfg.AppID+"/"+p.token+"/messages/@original", interactionRouteLabel, m, &msg)
+			err = a.api.do(ctx, http.MethodPatch, "/webhooks/"+a.cfg.AppID+"/"+p.token+"/messages/@original", interactionRouteLabel, messageBody(m), &msg)
 		} else {
 			m.Flags = flagEphemeral
-			err = a.api.do(ctx, http.MethodPost, "/webhooks/"+a.cfg.AppID+"/"+p.token+"?wait=true", interactionRouteLabel, m, &msg)
+			err = a.api.do(ctx, http.MethodPost, "/webhooks/"+a.cfg.AppID+"/"+p.token+"?wait=true", interactionRouteLabel, messageBody(m), &msg)
 		}
 		if err != nil {
 			if edit {
