@@ -25,6 +25,9 @@ type Config struct {
 	// PublicURL is where entraide's web pages are served (calendars), such
 	// as https://entraide.example.gouv.fr; empty when they are not.
 	PublicURL string
+	// Limit bounds how fast one account or room may write to the bot; the
+	// zero value bounds nothing.
+	Limit RateLimit
 }
 
 // DefaultConfig returns the settings used when none are given.
@@ -53,6 +56,7 @@ type Bot struct {
 	log      *slog.Logger
 	commands map[string]*Command
 	ordered  []*Command
+	limits   *limiter
 }
 
 var _ Handler = (*Bot)(nil)
@@ -65,7 +69,7 @@ func New(net *core.Network, cfg Config, log *slog.Logger) (*Bot, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bot{net: net, cfg: cfg, log: log, commands: map[string]*Command{}}
+	b := &Bot{net: net, cfg: cfg, log: log, commands: map[string]*Command{}, limits: &limiter{}}
 	for _, c := range builtinCommands() {
 		if err := b.register(c); err != nil {
 			return nil, err
@@ -107,9 +111,15 @@ func (b *Bot) Handle(ctx context.Context, ev Event) ([]Outgoing, error) {
 	lang := b.langOf(ctx, ev.Sender)
 	if !ok {
 		if ev.DM && strings.TrimSpace(ev.Text) != "" {
+			if out, stop := b.gate(ctx, ev, lang); stop {
+				return out, nil
+			}
 			return b.reply(ev, say(lang, msgDMHint, code(b.cfg.Prefix+"ask "+word(lang, msgYourQuestion)), code(b.cfg.Prefix+"help"))), nil
 		}
 		return nil, nil
+	}
+	if out, stop := b.gate(ctx, ev, lang); stop {
+		return out, nil
 	}
 	cmd, ok := b.commands[name]
 	if !ok {
@@ -121,6 +131,35 @@ func (b *Bot) Handle(ctx context.Context, ev Event) ([]Outgoing, error) {
 		return b.reply(ev, say(lang, msgInternal)), fmt.Errorf("bots: %s: %w", cmd.Name, err)
 	}
 	return out, nil
+}
+
+// gate applies the rate limits and the access rules to an event addressed
+// to the bot: it reports whether to stop there, with what to say.
+func (b *Bot) gate(ctx context.Context, ev Event, lang string) ([]Outgoing, bool) {
+	now := b.net.Clock().Now()
+	l := b.cfg.Limit
+	ok, warn, wait := b.limits.take("u/"+ev.Sender.String(), l.PerUser, l.Window, now)
+	if ok && !ev.DM && ev.Room != "" {
+		ok, warn, wait = b.limits.take("r/"+string(ev.Platform)+"/"+ev.Room, l.PerRoom, l.Window, now)
+	}
+	if !ok {
+		b.log.Warn("rate limited", "platform", ev.Platform, "event", ev.ID, "warned", warn)
+		if !warn {
+			return nil, true
+		}
+		secs := int(wait.Round(time.Second) / time.Second)
+		return b.reply(ev, say(lang, msgSlowDown, plain(strconv.Itoa(max(secs, 1))))), true
+	}
+	admitted, err := b.net.Admit(ctx, ev.Sender, ev.Tenant, roomOf(ev))
+	if err != nil {
+		b.log.Error("access check failed", "platform", ev.Platform, "event", ev.ID, "err", err)
+		return b.reply(ev, say(lang, msgInternal)), true
+	}
+	if !admitted {
+		b.log.Info("not admitted", "platform", ev.Platform, "event", ev.ID)
+		return b.reply(ev, say(lang, msgNotAdmitted)), true
+	}
+	return nil, false
 }
 
 // langOf returns the language to use with who.
@@ -554,6 +593,9 @@ func (b *Bot) help(_ context.Context, r *Request) ([]Outgoing, error) {
 		b.cmd("subscribe offers weekly lieu:Lyon"),
 		b.cmd("subscriptions"),
 		b.cmd("announce offers events"),
+		b.cmd("link"),
+		b.cmd("mydata"),
+		b.cmd("forget"),
 		b.cmd("lang en"),
 		b.cmd("help"),
 	)), nil

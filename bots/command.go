@@ -92,6 +92,11 @@ func builtinCommands() []*Command {
 		{Name: "digest", Aliases: []string{"lettre", "synthese", "boletin"}, Handle: (*Bot).digest},
 		{Name: "stats", Aliases: []string{"chiffres", "statistiques", "estadisticas"}, Handle: (*Bot).stats},
 		{Name: "web", Aliases: []string{"tableau", "dashboard"}, Handle: (*Bot).web},
+		{Name: "link", Aliases: []string{"lier", "relier", "vincular", "comptes", "accounts"}, Handle: (*Bot).link},
+		{Name: "mydata", Aliases: []string{"mesdonnees", "donnees", "misdatos", "export", "exporter"}, Handle: (*Bot).mydata},
+		{Name: "forget", Aliases: []string{"oublier", "effacer", "olvidar", "forgetme"}, Handle: (*Bot).forget},
+		{Name: "community", Aliases: []string{"communaute", "comunidad"}, Handle: (*Bot).community},
+		{Name: "audit", Aliases: []string{"journal", "auditoria"}, Handle: (*Bot).audit},
 		{Name: "lang", Aliases: []string{"langue", "language"}, Handle: (*Bot).lang},
 		{Name: "help", Aliases: []string{"aide", "ayuda"}, Handle: (*Bot).help},
 	}

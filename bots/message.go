@@ -292,4 +292,7 @@ type Outgoing struct {
 	To      Destination
 	Message Message
 	Key     string
+	// Scrub erases the message's content and addressee from the outbox
+	// once it is sent: the confirmation of an erasure leaves no trace.
+	Scrub bool `json:",omitempty"`
 }

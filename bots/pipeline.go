@@ -667,5 +667,5 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (SentMessage, bool
 	if err := p.failpoint(StepSent); err != nil {
 		return SentMessage{}, false, err
 	}
-	return SentMessage{ID: item.ID, MessageID: sent.MessageID}, true, nil
+	return SentMessage{ID: item.ID, MessageID: sent.MessageID, Scrub: o.Scrub}, true, nil
 }

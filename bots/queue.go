@@ -26,6 +26,8 @@ type OutboxItem struct {
 type SentMessage struct {
 	ID        int64
 	MessageID string
+	// Scrub erases the message's content once marked sent (Outgoing.Scrub).
+	Scrub bool
 }
 
 // Queue is the durable storage of a Pipeline: the inbox of events and the

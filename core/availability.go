@@ -60,7 +60,7 @@ func (n *Network) Pass(ctx context.Context, who Identity, id QuestionID) (Passed
 			return err
 		}
 		out = Passed{Question: q}
-		if out.Asker, err = tx.Person(ctx, q.Asker); err != nil {
+		if out.Asker, err = n.askerOf(ctx, tx, q, AuditDirectory, fmt.Sprintf("pass by person %d", person.ID)); err != nil {
 			return err
 		}
 		out.Experts, err = n.routeMore(ctx, tx, q, 1, asked, now)
@@ -237,7 +237,7 @@ func (n *Network) Remind(ctx context.Context, id QuestionID, expert PersonID) (R
 		return Reminder{}, err
 	}
 	out := Reminder{Question: q, Due: true}
-	if out.Asker, err = n.store.Person(ctx, q.Asker); err != nil {
+	if out.Asker, err = n.askerOf(ctx, n.store, q, AuditDirectory, fmt.Sprintf("reminder for person %d", expert)); err != nil {
 		return Reminder{}, fmt.Errorf("core: remind: %w", err)
 	}
 	if out.Expert, err = n.store.Person(ctx, expert); err != nil {

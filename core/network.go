@@ -34,6 +34,12 @@ type Config struct {
 	// Admins are administrators of every community: they give the animator
 	// and admin roles.
 	Admins []Identity
+	// Access holds access rules by community name, on top of those added
+	// in chat; a community without rules is open to every account.
+	Access map[string][]AccessRule
+	// Retention says how long kinds of data are kept; the zero value keeps
+	// everything.
+	Retention RetentionConfig
 }
 
 // DefaultConfig returns the settings used when none are given.
@@ -71,7 +77,19 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	for name, rules := range c.Access {
+		if !validCommunityName(name) {
+			return fmt.Errorf("%w: community name %q: want 1 to 40 lowercase letters, digits or dashes", ErrInvalid, name)
+		}
+		for _, r := range rules {
+			if p, err := ParseAccessRule(string(r)); err != nil {
+				return err
+			} else if p != r {
+				return fmt.Errorf("%w: access rule %q: write it %q", ErrInvalid, r, p)
+			}
+		}
+	}
+	return c.Retention.Validate()
 }
 
 // Network is what entraide does, whatever the platform: it takes questions,
@@ -83,6 +101,7 @@ type Network struct {
 	learner Learner // the router, when it learns; nil otherwise
 	clock   Clock
 	cfg     Config
+	access  *accessCache
 	// deferred holds what the learner is to hear once the transaction a
 	// bound Network works in commits; nil on an unbound Network.
 	deferred *[]func()
@@ -144,7 +163,7 @@ func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, 
 		clock = SystemClock{}
 	}
 	learner, _ := router.(Learner)
-	return &Network{store: store, router: router, learner: learner, clock: clock, cfg: cfg}, nil
+	return &Network{store: store, router: router, learner: learner, clock: clock, cfg: cfg, access: &accessCache{}}, nil
 }
 
 // Store returns the network's store.
@@ -379,7 +398,7 @@ func (n *Network) Answer(ctx context.Context, author Identity, displayName strin
 		if q, err = advance(ctx, tx, id, StateAnswered, now); err != nil {
 			return err
 		}
-		asker, err := tx.Person(ctx, q.Asker)
+		asker, err := n.askerOf(ctx, tx, q, AuditRelayAnswer, fmt.Sprintf("answer %d by person %d", a.ID, person.ID))
 		if err != nil {
 			return err
 		}
@@ -608,7 +627,7 @@ func (n *Network) Escalate(ctx context.Context, id QuestionID, round int) (Escal
 		if q.State != StateOpen && q.State != StateRouted {
 			return nil
 		}
-		if out.Asker, err = tx.Person(ctx, q.Asker); err != nil {
+		if out.Asker, err = n.askerOf(ctx, tx, q, AuditNotify, fmt.Sprintf("escalation round %d", round)); err != nil {
 			return err
 		}
 		if round == n.cfg.EscalationRounds+1 {

@@ -196,6 +196,61 @@ type Store interface {
 	// was made for, once, before it expires; ErrNotFound otherwise.
 	UseLoginToken(ctx context.Context, hash string, at time.Time) (PersonID, CommunityID, error)
 
+	// Identities returns a person's accounts, the preferred one first.
+	Identities(ctx context.Context, person PersonID) ([]LinkedIdentity, error)
+	// SetPreferredIdentity makes one of a person's accounts the one Person
+	// returns (where direct messages go); ErrNotFound when it is not theirs.
+	SetPreferredIdentity(ctx context.Context, person PersonID, id Identity) error
+	// CreateLinkCode stores the hash of a one-time code that links an
+	// account to person.
+	CreateLinkCode(ctx context.Context, hash string, person PersonID, expires time.Time) error
+	// UseLinkCode spends a link code: it returns whom it was made for,
+	// once, before it expires; ErrNotFound otherwise.
+	UseLinkCode(ctx context.Context, hash string, at time.Time) (PersonID, error)
+	// MergePeople moves everything of person from to person into (accounts,
+	// questions, answers, routings, expert entry, roles, subscriptions,
+	// RSVPs, saved offers, notices, posted items) and deletes from. Where
+	// both have the same thing (a role, an RSVP), into's is kept.
+	MergePeople(ctx context.Context, into, from PersonID, at time.Time) error
+	// SplitIdentity detaches one account from person into a new person of
+	// its own, with no history.
+	SplitIdentity(ctx context.Context, person PersonID, id Identity, at time.Time) error
+	// IdentityTenant returns the tenants an account was last seen in
+	// (space-separated); ErrNotFound when none were recorded.
+	IdentityTenant(ctx context.Context, id Identity) (string, error)
+	// SetIdentityTenant records the tenants an account was seen in.
+	SetIdentityTenant(ctx context.Context, id Identity, tenant string, at time.Time) error
+
+	// EnsureCommunity returns the community named name, creating it.
+	EnsureCommunity(ctx context.Context, name string, at time.Time) (Community, error)
+	// CommunityByName returns a community by name.
+	CommunityByName(ctx context.Context, name string) (Community, error)
+	// SetRoomCommunity attaches a room to a community.
+	SetRoomCommunity(ctx context.Context, room Room, community CommunityID, at time.Time) error
+	// CommunityRooms returns the rooms of a community, by platform and id.
+	CommunityRooms(ctx context.Context, community CommunityID) ([]Room, error)
+	// AccessRules returns the access rules added in chat, by community.
+	AccessRules(ctx context.Context) (map[CommunityID][]AccessRule, error)
+	// AddAccessRule adds a rule to a community; adding it twice keeps one.
+	AddAccessRule(ctx context.Context, community CommunityID, rule AccessRule, by PersonID, at time.Time) error
+	// DeleteAccessRule removes a rule; removing a rule that is not there
+	// fails with ErrNotFound.
+	DeleteAccessRule(ctx context.Context, community CommunityID, rule AccessRule) error
+
+	// AddAudit appends an entry to the audit log.
+	AddAudit(ctx context.Context, e AuditEntry) error
+	// AuditLog returns up to limit entries about subject (everyone's when
+	// subject is 0), newest first.
+	AuditLog(ctx context.Context, subject PersonID, limit int) ([]AuditEntry, error)
+	// PersonData reads everything held about a person (ExportedAt aside).
+	PersonData(ctx context.Context, id PersonID) (PersonData, error)
+	// ErasePerson erases a person everywhere (see Network.Forget) and
+	// returns the ids of the questions and answers whose text it erased.
+	ErasePerson(ctx context.Context, id PersonID, at time.Time) (Erased, error)
+	// ApplyRetention erases question texts and pseudonym links, and deletes
+	// bulletin items and audit entries, older than the cutoffs.
+	ApplyRetention(ctx context.Context, c RetentionCutoffs) (Retained, Erased, error)
+
 	// ScheduleJob stores a job to run at j.RunAt, unless a job with the same
 	// key is already stored.
 	ScheduleJob(ctx context.Context, j Job) error

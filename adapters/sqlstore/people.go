@@ -28,8 +28,10 @@ func (r personRow) person() core.Person {
 	}
 }
 
-const selectPerson = `SELECT p.id, i.platform, i.user_id, p.display_name, p.lang, p.created_at
-	FROM people p JOIN identities i ON i.person_id = p.id`
+// selectPerson reads a person with their preferred account; an erased
+// person has none, and comes with an empty identity.
+const selectPerson = `SELECT p.id, COALESCE(i.platform, '') AS platform, COALESCE(i.user_id, '') AS user_id,
+	p.display_name, p.lang, p.created_at FROM people p LEFT JOIN identities i ON i.person_id = p.id`
 
 // EnsurePerson implements core.Store.
 func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName string, at time.Time) (core.Person, error) {
@@ -78,7 +80,7 @@ func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName 
 // Person implements core.Store.
 func (s *Store) Person(ctx context.Context, id core.PersonID) (core.Person, error) {
 	var r personRow
-	if err := s.get(ctx, &r, selectPerson+" WHERE p.id = ? ORDER BY i.platform, i.user_id LIMIT 1", int64(id)); err != nil {
+	if err := s.get(ctx, &r, selectPerson+" WHERE p.id = ? ORDER BY i.preferred DESC, i.platform, i.user_id LIMIT 1", int64(id)); err != nil {
 		return core.Person{}, notFound(err, fmt.Sprintf("sqlstore: person %d", id))
 	}
 	return r.person(), nil

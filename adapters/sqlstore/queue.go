@@ -276,6 +276,14 @@ func (s *Store) MarkAllSent(ctx context.Context, sent []bots.SentMessage, now ti
 		if _, err := s.exec(ctx, query.String(), args...); err != nil {
 			return fmt.Errorf("sqlstore: mark %d messages sent: %w", len(chunk), err)
 		}
+		for _, m := range chunk {
+			if !m.Scrub {
+				continue
+			}
+			if _, err := s.exec(ctx, "UPDATE outbox SET payload = '{}' WHERE id = ?", m.ID); err != nil {
+				return fmt.Errorf("sqlstore: scrub sent message %d: %w", m.ID, err)
+			}
+		}
 	}
 	return nil
 }

@@ -45,6 +45,11 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"DigestOnce":                  testDigestOnce,
 		"Stats":                       testStats,
 		"AcceptOneAnswer":             testAccept,
+		"LinkAccounts":                testLinkAccounts,
+		"AccessRules":                 testAccessRules,
+		"AuditAnonymous":              testAuditAnonymous,
+		"Forget":                      testForget,
+		"Retention":                   testRetention,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -8,9 +8,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -86,4 +88,46 @@ func Postgres(t testing.TB) *sqlstore.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Dump returns every value of every table of s as text, one line per row
+// ("table: v1 | v2 | ..."), for tests that prove something is gone from
+// the whole database (an erased person, say).
+func Dump(t testing.TB, s *sqlstore.Store) string {
+	t.Helper()
+	ctx := context.Background()
+	var tables []string
+	query := "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+	if s.Dialect() == sqlstore.Postgres {
+		query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
+	}
+	if err := s.DB().SelectContext(ctx, &tables, query); err != nil {
+		t.Fatalf("dump: tables: %v", err)
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := s.DB().QueryxContext(ctx, "SELECT * FROM "+table)
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		for rows.Next() {
+			vals, err := rows.SliceScan()
+			if err != nil {
+				t.Fatalf("dump %s: %v", table, err)
+			}
+			b.WriteString(table + ":")
+			for _, v := range vals {
+				if raw, ok := v.([]byte); ok {
+					v = string(raw)
+				}
+				fmt.Fprintf(&b, " %v |", v)
+			}
+			b.WriteString("\n")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		rows.Close()
+	}
+	return b.String()
 }
