@@ -10,7 +10,10 @@
 // Identities: a Slack user is core.Identity{Platform: "slack", User: id}
 // with the plain member id ("U012AB3CD", or "W..." on Enterprise Grid), the
 // same id Destination.User holds for direct messages. A room is a
-// conversation id ("C...", "G...", "D...").
+// conversation id ("C...", "G...", "D..."). An event's Tenant is the team
+// id of the person who acted: their own team ("user_team", "user.team_id")
+// where Slack gives it, as in channels shared between organisations, else
+// the workspace's.
 //
 // Event ids: Events API callbacks keep Slack's event_id, which retries
 // carry too; slash commands are "slash:" + trigger_id; button presses
@@ -47,6 +50,9 @@ type Adapter struct {
 	inbox bots.Inbox
 	log   *slog.Logger
 	api   *slack.Client
+	// uploads posts files' bytes to their upload URLs, with a longer
+	// timeout than api's.
+	uploads *slack.Client
 
 	// now is the clock of signature checks.
 	now func() time.Time
@@ -67,6 +73,16 @@ type Adapter struct {
 	nextPost  map[string]time.Time // channel -> earliest next post
 	ims       map[string]string    // user -> direct message channel
 	anchors   map[string]*anchor   // event id of an ask -> the message posted for it
+	// textSent remembers, by outgoing key, the text of a message with a
+	// file already posted, so that a retry after a failed upload sends only
+	// the file.
+	textSent map[string]sentText
+}
+
+// sentText is the text of a message with a file, posted before its upload.
+type sentText struct {
+	ts string
+	at time.Time
 }
 
 // anchor is a message posted in a channel to carry a question asked by a
@@ -103,6 +119,7 @@ func New(cfg Config, inbox bots.Inbox, log *slog.Logger) (*Adapter, error) {
 		inbox:        inbox,
 		log:          log.With("platform", string(Platform)),
 		api:          slack.New(cfg.BotToken, opts...),
+		uploads:      slack.New(cfg.BotToken, slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(&http.Client{Timeout: uploadTimeout})),
 		now:          time.Now,
 		pace:         time.Second,
 		pingInterval: 30 * time.Second,
@@ -112,6 +129,7 @@ func New(cfg Config, inbox bots.Inbox, log *slog.Logger) (*Adapter, error) {
 		nextPost:     map[string]time.Time{},
 		ims:          map[string]string{},
 		anchors:      map[string]*anchor{},
+		textSent:     map[string]sentText{},
 	}, nil
 }
 
@@ -186,9 +204,18 @@ var tsPattern = regexp.MustCompile(`^[0-9]{1,12}\.[0-9]{1,9}$`)
 // o.To.Thread when set), or a direct message to o.To.User when Room is
 // empty. Slack has no idempotency key for chat.postMessage: o.Key goes into
 // the message's metadata, so a duplicate sent after a crash can be told.
+//
+// A message with a File is its text (when it has any), then the file
+// uploaded in the same conversation and thread. A file too large or empty
+// is refused before anything is sent. When the upload fails after the
+// text went out, a retry of the same key sends only the file.
 func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
 	if o.To.Platform != "" && o.To.Platform != Platform {
 		return bots.Sent{}, fmt.Errorf("slack: send %s: destination on platform %q: %w", o.Key, o.To.Platform, bots.ErrUndeliverable)
+	}
+	file := o.Message.File
+	if err := checkFile(file); err != nil {
+		return bots.Sent{}, fmt.Errorf("slack: send %s: %w", o.Key, err)
 	}
 	channel := o.To.Room
 	if channel == "" {
@@ -205,11 +232,63 @@ func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) 
 		a.log.Warn("slack: thread id is not a message timestamp, posting outside the thread", "thread", thread, "key", o.Key)
 		thread = ""
 	}
-	ts, err := a.post(ctx, channel, thread, o.Message, o.Key)
-	if err != nil {
-		return bots.Sent{}, err
+	if file == nil {
+		ts, err := a.post(ctx, channel, thread, o.Message, o.Key)
+		if err != nil {
+			return bots.Sent{}, err
+		}
+		return bots.Sent{MessageID: ts}, nil
 	}
+	ts, posted := a.textPosted(o.Key)
+	if m := o.Message; !posted && (len(m.Spans) > 0 || m.Card != nil || len(m.Actions) > 0) {
+		m.File = nil
+		var err error
+		if ts, err = a.post(ctx, channel, thread, m, o.Key); err != nil {
+			return bots.Sent{}, err
+		}
+		a.rememberText(o.Key, ts)
+	}
+	if err := a.upload(ctx, channel, thread, *file); err != nil {
+		return bots.Sent{}, fmt.Errorf("slack: send %s: %w", o.Key, err)
+	}
+	a.forgetText(o.Key)
 	return bots.Sent{MessageID: ts}, nil
+}
+
+// textPosted returns the ts of the text of the message with key, when it
+// was posted by an earlier attempt whose upload failed.
+func (a *Adapter) textPosted(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.textSent[key]
+	return s.ts, ok
+}
+
+// rememberText records that the text of the message with key was posted,
+// for a day at most.
+func (a *Adapter) rememberText(key, ts string) {
+	if key == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	for k, v := range a.textSent {
+		if now.Sub(v.at) > 24*time.Hour {
+			delete(a.textSent, k)
+		}
+	}
+	a.textSent[key] = sentText{ts: ts, at: now}
+}
+
+// forgetText drops what rememberText recorded once the file went out.
+func (a *Adapter) forgetText(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.textSent, key)
 }
 
 // post sends m to channel, in thread when set, at most one message per

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"entraide/adapters/slack/slacktest"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -71,7 +73,7 @@ func TestConfigFromEnv(t *testing.T) {
 // TestRunServesEventsAPI runs the HTTP transport on a free port, and
 // checks that it answers and stops when its context is done.
 func TestRunServesEventsAPI(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -110,8 +112,8 @@ func TestRunServesEventsAPI(t *testing.T) {
 }
 
 func TestRunRefusedToken(t *testing.T) {
-	f := newFakeSlack(t)
-	cfg := Config{BotToken: "xoxb-revoked", AppToken: testAppToken, APIURL: f.apiURL()}
+	f := slacktest.New(t)
+	cfg := Config{BotToken: "xoxb-revoked", AppToken: testAppToken, APIURL: f.APIURL()}
 	b, err := New(cfg, &recordingInbox{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +135,7 @@ func TestManifestMatchesCode(t *testing.T) {
 	for _, want := range []string{
 		"callback_id: " + CallbackAskShortcut + "\n", "callback_id: " + CallbackMessageShortcut + "\n",
 		"type: global", "type: message", "command: /entraide", "- app_mention\n", "- message.im\n",
-		"- chat:write ", "- im:write ", "- im:history ", "- commands ", "- app_mentions:read ",
+		"- chat:write ", "- im:write ", "- im:history ", "- commands ", "- app_mentions:read ", "- files:write ",
 		"socket_mode_enabled: true", "is_enabled: true",
 	} {
 		if !strings.Contains(m, want) {
@@ -143,8 +145,8 @@ func TestManifestMatchesCode(t *testing.T) {
 }
 
 func TestRunRefusedAppToken(t *testing.T) {
-	f := newFakeSlack(t)
-	a, err := New(Config{BotToken: testBotToken, AppToken: "xapp-revoked", APIURL: f.apiURL()}, &recordingInbox{}, nil)
+	f := slacktest.New(t)
+	a, err := New(Config{BotToken: testBotToken, AppToken: "xapp-revoked", APIURL: f.APIURL()}, &recordingInbox{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"entraide/adapters/slack/slacktest"
 	"entraide/adapters/sqlstore/sqlstoretest"
 	"entraide/bots"
 	"entraide/core"
@@ -124,7 +125,7 @@ func TestFormViewLimits(t *testing.T) {
 // asked to open, submits it twice, and tampers with the button and the
 // modal.
 func TestFormInteraction(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	inbox := &dedupeInbox{seen: map[string]bool{}}
 	a := newTestAdapter(t, f, inbox, false)
 	alice := core.Identity{Platform: Platform, User: "U2"}
@@ -147,7 +148,7 @@ func TestFormInteraction(t *testing.T) {
 	if code := press("trig-form", button); code != 200 {
 		t.Fatalf("press: status %d", code)
 	}
-	views := f.callsOf("views.open")
+	views := f.Calls("views.open")
 	if len(views) != 1 || views[0].JSON["trigger_id"] != "trig-form" {
 		t.Fatalf("views.open: %+v", views)
 	}
@@ -191,7 +192,7 @@ func TestFormInteraction(t *testing.T) {
 			t.Fatalf("submission: %d %s", rec.Code, rec.Body)
 		}
 	}
-	want := bots.Event{ID: "view:V-offer", Platform: Platform, DM: true, Sender: alice, SenderName: "alice", Text: offerCommand}
+	want := bots.Event{ID: "view:V-offer", Platform: Platform, Tenant: "T1", DM: true, Sender: alice, SenderName: "alice", Text: offerCommand}
 	if got := inbox.delivered(); len(got) != 1 || got[0] != want {
 		t.Fatalf("delivered\n%+v\nwant\n%+v", got, want)
 	}
@@ -204,7 +205,7 @@ func TestFormInteraction(t *testing.T) {
 			t.Errorf("block %q: status %d, want 400", blockID, code)
 		}
 	}
-	if n := len(f.callsOf("views.open")); n != 1 {
+	if n := len(f.Calls("views.open")); n != 1 {
 		t.Errorf("%d modals opened, want 1", n)
 	}
 	for i, meta := range []string{`{"f":"offer/xx"}`, `{"f":""}`, `{}`, `{"f":["offer/fr"]}`, `{"f":"offer/fr"}`} {
@@ -227,15 +228,15 @@ func TestFormInteraction(t *testing.T) {
 // TestFormSocketMode submits a form over Socket Mode: a tampered one is
 // acknowledged and dropped, a good one delivered.
 func TestFormSocketMode(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	inbox := &recordingInbox{}
 	a := newTestAdapter(t, f, inbox, true)
 	runAdapter(t, a)
-	f.waitConnected(t)
+	f.WaitConnected(t)
 	bad := payload(t, "view_submission", map[string]any{"view.id": "V-bad", "view.private_metadata": `{"f":"../../etc"}`, "view.state.values": formValues(offerAnswers)})
 	good := payload(t, "view_submission", map[string]any{"view.id": "V-good", "view.private_metadata": `{"f":"offer/fr"}`, "view.state.values": formValues(offerAnswers)})
-	f.deliverUntilAcked(t, kindInteractive, "env-bad", bad, 1, 5*time.Second)
-	f.deliverUntilAcked(t, kindInteractive, "env-good", good, 1, 5*time.Second)
+	f.DeliverUntilAcked(t, kindInteractive, "env-bad", bad, 1, 5*time.Second)
+	f.DeliverUntilAcked(t, kindInteractive, "env-good", good, 1, 5*time.Second)
 	if got := inbox.delivered(); len(got) != 1 || got[0].ID != "view:V-good" || got[0].Text != offerCommand {
 		t.Fatalf("delivered %+v", got)
 	}
@@ -286,7 +287,7 @@ func FuzzFormCommand(f *testing.F) {
 // button of its reply, fills the modal in, and the bot answers that offer
 // n°1 is posted; the submission redelivered posts nothing more.
 func TestOfferFormLoop(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	store := sqlstoretest.SQLite(t)
 	net, err := core.NewNetwork(store, nil, core.SystemClock{}, core.DefaultConfig())
 	if err != nil {
@@ -307,7 +308,7 @@ func TestOfferFormLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Go(func() { p.Run(ctx) })
-	l := &loop{t: t, f: f, a: a}
+	l := &loop{t: t, f: f}
 	alice := map[string]any{"id": "U2", "username": "alice", "name": "alice", "team_id": "T1"}
 
 	l.deliver(kindEvents, payload(t, "message_im", map[string]any{
@@ -316,20 +317,20 @@ func TestOfferFormLoop(t *testing.T) {
 	usage := l.waitPost("D2", "", "offre")
 	var ref string
 	for _, r := range []string{"offer/fr", "offer/en"} {
-		if strings.Contains(usage.call.Form.Get("blocks"), `"form:`+r+`"`) {
+		if strings.Contains(usage.Blocks, `"form:`+r+`"`) {
 			ref = r
 		}
 	}
 	if ref == "" {
-		t.Fatalf("no form button in %s", usage.call.Form.Get("blocks"))
+		t.Fatalf("no form button in %s", usage.Blocks)
 	}
-	button := findButton(t, usage.call.Form.Get("blocks"), "form:"+ref)
+	button := findButton(t, usage.Blocks, "form:"+ref)
 	l.deliver(kindInteractive, payload(t, "block_actions", map[string]any{
 		"user": alice, "trigger_id": "trig-offer", "channel": map[string]any{"id": "D2", "name": "directmessage"},
-		"container": map[string]any{"type": "message", "message_ts": usage.ts, "channel_id": "D2"},
+		"container": map[string]any{"type": "message", "message_ts": usage.TS, "channel_id": "D2"},
 		"actions":   []any{button},
 	}), 1)
-	views := f.callsOf("views.open")
+	views := f.Calls("views.open")
 	if len(views) != 1 {
 		t.Fatalf("views.open: %+v", views)
 	}
@@ -345,17 +346,17 @@ func TestOfferFormLoop(t *testing.T) {
 	})
 	l.deliver(kindInteractive, submission, 2)
 	posted := l.waitPost("D2", "", "n°*1*")
-	if ref == "offer/fr" && !strings.Contains(posted.call.Form.Get("text"), "Offre n°*1* publiée") {
-		t.Errorf("reply %q", posted.call.Form.Get("text"))
+	if ref == "offer/fr" && !strings.Contains(posted.Text, "Offre n°*1* publiée") {
+		t.Errorf("reply %q", posted.Text)
 	}
 	o, err := store.Offer(context.Background(), 1)
 	if err != nil || o.Title != "Juriste" || o.Employer != "Préfecture" || o.Location != "Lyon" || o.Contract != "CDD 3 ans" {
 		t.Fatalf("offer 1: %+v, %v", o, err)
 	}
-	before := len(f.posts())
+	before := len(f.Posts())
 	l.deliver(kindInteractive, submission, 1)
 	time.Sleep(100 * time.Millisecond)
-	if n := len(f.posts()); n != before {
+	if n := len(f.Posts()); n != before {
 		t.Errorf("a redelivered submission posted %d more messages", n-before)
 	}
 	if _, err := store.Offer(context.Background(), 2); !errors.Is(err, core.ErrNotFound) {

@@ -3,26 +3,30 @@ package slack
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"entraide/adapters/slack/slacktest"
 	"entraide/bots"
 )
 
 // testNow is the clock of the signature checks in tests.
 var testNow = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+// The credentials of the fake workspace.
+const (
+	testBotToken = slacktest.BotToken
+	testAppToken = slacktest.AppToken
+	testSecret   = slacktest.SigningSecret
+	testBotUser  = slacktest.BotUser
+)
 
 // recordingInbox records the events delivered to it; fail, when set, may
 // refuse one.
@@ -51,10 +55,11 @@ func (r *recordingInbox) delivered() []bots.Event {
 }
 
 // newTestAdapter returns an adapter over the fake, with the HTTP transport
-// unless socket is true, no pause between posts and a fixed clock.
-func newTestAdapter(t testing.TB, f *fakeSlack, inbox bots.Inbox, socket bool) *Adapter {
+// (the fake handing its requests to the adapter's handler) unless socket is
+// true, no pause between posts and a fixed clock.
+func newTestAdapter(t testing.TB, f *slacktest.Workspace, inbox bots.Inbox, socket bool) *Adapter {
 	t.Helper()
-	cfg := Config{BotToken: testBotToken, APIURL: f.apiURL()}
+	cfg := Config{BotToken: testBotToken, APIURL: f.APIURL()}
 	if socket {
 		cfg.AppToken = testAppToken
 	} else {
@@ -70,6 +75,10 @@ func newTestAdapter(t testing.TB, f *fakeSlack, inbox bots.Inbox, socket bool) *
 	a.pingInterval = 2 * time.Second
 	a.minBackoff = 20 * time.Millisecond
 	a.maxBackoff = 200 * time.Millisecond
+	if !socket {
+		f.SetEventsHandler(a.Handler())
+		f.SetClock(func() time.Time { return testNow })
+	}
 	return a
 }
 
@@ -105,57 +114,29 @@ func payload(t testing.TB, name string, set map[string]any) []byte {
 	return out
 }
 
-// sign returns the signature headers of body at the given time.
-func sign(secret string, at time.Time, body []byte) http.Header {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("v0:" + ts + ":"))
-	mac.Write(body)
-	h := http.Header{}
-	h.Set("X-Slack-Request-Timestamp", ts)
-	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-	return h
-}
-
-// httpBody turns a payload of the given kind into the body and content type
-// Slack posts over HTTP: JSON for events, a form for slash commands, a form
-// with a payload field for interactions.
-func httpBody(t testing.TB, kind string, p []byte) ([]byte, string) {
-	t.Helper()
-	switch kind {
-	case kindEvents:
-		return p, "application/json"
-	case kindInteractive:
-		return []byte(url.Values{"payload": {string(p)}}.Encode()), "application/x-www-form-urlencoded"
-	case kindSlash:
-		var fields map[string]any
-		if err := json.Unmarshal(p, &fields); err != nil {
-			t.Fatal(err)
-		}
-		form := url.Values{}
-		for k, v := range fields {
-			if s, ok := v.(string); ok {
-				form.Set(k, s)
-			} else {
-				b, _ := json.Marshal(v)
-				form.Set(k, string(b))
-			}
-		}
-		return []byte(form.Encode()), "application/x-www-form-urlencoded"
-	}
-	t.Fatalf("kind %q", kind)
-	return nil, ""
-}
-
 // postSigned posts a signed request of the given kind to the adapter's
 // handler and returns the response.
 func postSigned(t testing.TB, a *Adapter, kind string, p []byte) *httptest.ResponseRecorder {
 	t.Helper()
-	body, ct := httpBody(t, kind, p)
+	body, ct, err := slacktest.RequestBody(kind, p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req := httptest.NewRequest(http.MethodPost, "/slack/events", bytes.NewReader(body))
-	req.Header = sign(testSecret, testNow, body)
+	req.Header = slacktest.Sign(testSecret, testNow, body)
 	req.Header.Set("Content-Type", ct)
 	rec := httptest.NewRecorder()
 	a.Handler().ServeHTTP(rec, req)
 	return rec
+}
+
+// findButton returns the action Slack sends when the button actionID of
+// blocks is pressed.
+func findButton(t testing.TB, blocks, actionID string) map[string]any {
+	t.Helper()
+	b, err := slacktest.Button(blocks, actionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

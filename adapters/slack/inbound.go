@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -56,6 +57,7 @@ func (a *Adapter) deliver(ctx context.Context, ev bots.Event) error {
 // eventCallback is the envelope of an Events API request.
 type eventCallback struct {
 	Type    string     `json:"type"`
+	TeamID  string     `json:"team_id"`
 	EventID string     `json:"event_id"`
 	Event   innerEvent `json:"event"`
 }
@@ -71,6 +73,11 @@ type innerEvent struct {
 	ThreadTS    string `json:"thread_ts"`
 	Channel     string `json:"channel"`
 	ChannelType string `json:"channel_type"`
+	// Team is the team of the message's author; in a channel shared
+	// between organisations (Slack Connect), Slack gives the author's own
+	// team as UserTeam too.
+	Team     string `json:"team"`
+	UserTeam string `json:"user_team"`
 }
 
 // handleEvents delivers app mentions and direct messages to the bot; other
@@ -90,7 +97,7 @@ func (a *Adapter) handleEvents(ctx context.Context, payload []byte) error {
 	if e.User == "" || e.BotID != "" || e.User == a.botUser() {
 		return nil // the bot's own messages and other apps'
 	}
-	ev := bots.Event{ID: cb.EventID, Sender: core.Identity{User: e.User}}
+	ev := bots.Event{ID: cb.EventID, Sender: core.Identity{User: e.User}, Tenant: tenant(e.UserTeam, e.Team, cb.TeamID)}
 	switch {
 	case e.Type == "app_mention":
 		if isDirect(e.Channel) {
@@ -111,6 +118,23 @@ func (a *Adapter) handleEvents(ctx context.Context, payload []byte) error {
 		return nil
 	}
 	return a.deliver(ctx, ev)
+}
+
+// teamIDPattern matches the ids of Slack workspaces (T...) and Enterprise
+// Grid organisations (E...).
+var teamIDPattern = regexp.MustCompile(`^[TE][A-Z0-9]{1,40}$`)
+
+// tenant returns the first of ids that is a team id: the Tenant of an
+// event, from the fields of its payload in order of preference (the
+// user's own team before the workspace the request came through). An id
+// of another shape is skipped: Tenant is one word, as access rules read it.
+func tenant(ids ...string) string {
+	for _, id := range ids {
+		if teamIDPattern.MatchString(id) {
+			return id
+		}
+	}
+	return ""
 }
 
 // isDirect reports whether a conversation id is a direct message.
@@ -171,7 +195,7 @@ func (a *Adapter) handleSlash(ctx context.Context, cmd slashCommand) error {
 	}
 	ev := bots.Event{
 		ID: "slash:" + cmd.TriggerID, Sender: core.Identity{User: cmd.UserID}, SenderName: cmd.UserName,
-		Text: a.commandText(unescapeText(cmd.Text), true), DM: true,
+		Text: a.commandText(unescapeText(cmd.Text), true), DM: true, Tenant: tenant(cmd.TeamID),
 	}
 	if question, ok := a.askArgs(ev.Text); ok && isShared(cmd.ChannelID, cmd.ChannelName) {
 		if err := a.askIn(ctx, &ev, cmd.ChannelID, question); err != nil {

@@ -9,12 +9,13 @@ import (
 	"sync"
 	"testing"
 
+	"entraide/adapters/slack/slacktest"
 	"entraide/bots"
 	"entraide/core"
 )
 
 func TestURLVerification(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	a := newTestAdapter(t, f, &recordingInbox{}, false)
 	rec := postSigned(t, a, kindEvents, payload(t, "url_verification", nil))
 	if rec.Code != 200 || rec.Body.String() != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
@@ -23,7 +24,7 @@ func TestURLVerification(t *testing.T) {
 }
 
 func TestEventsBecomeEvents(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	inbox := &recordingInbox{}
 	a := newTestAdapter(t, f, inbox, false)
 	a.botUserID = testBotUser
@@ -37,9 +38,9 @@ func TestEventsBecomeEvents(t *testing.T) {
 	// An edit is not something someone asked.
 	postSigned(t, a, kindEvents, payload(t, "message_im", map[string]any{"event.subtype": "message_changed", "event_id": "Ev0EDIT"}))
 	want := []bots.Event{
-		{ID: "Ev0MENTION1", Platform: Platform, Room: "C1", Thread: "1515449522.000016", Sender: core.Identity{Platform: Platform, User: "U2"},
+		{ID: "Ev0MENTION1", Platform: Platform, Tenant: "T1", Room: "C1", Thread: "1515449522.000016", Sender: core.Identity{Platform: Platform, User: "U2"},
 			Text: "!ask Comment rédiger un CCTP & ses annexes ? <!channel>"},
-		{ID: "Ev0DIRECT01", Platform: Platform, Room: "D1", DM: true, Sender: core.Identity{Platform: Platform, User: "U1"},
+		{ID: "Ev0DIRECT01", Platform: Platform, Tenant: "T1", Room: "D1", DM: true, Sender: core.Identity{Platform: Platform, User: "U1"},
 			Text: "!answer 1 Partez du modèle de la DAJ."},
 	}
 	got := inbox.delivered()
@@ -58,7 +59,7 @@ func TestEventsBecomeEvents(t *testing.T) {
 // still runs: every delivery carries the same Event.ID, so the inbox keeps
 // one event.
 func TestRetriesKeepTheEventID(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	var mu sync.Mutex
 	ids := map[string]int{}
 	inbox := bots.InboxFunc(func(_ context.Context, ev bots.Event) error {
@@ -85,7 +86,7 @@ func TestRetriesKeepTheEventID(t *testing.T) {
 }
 
 func TestFailedDeliveryIsNotAcknowledged(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	inbox := &recordingInbox{}
 	down := true
 	inbox.fail = func(bots.Event) error {
@@ -131,7 +132,7 @@ func TestCommandText(t *testing.T) {
 }
 
 func TestSlashCommands(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	inbox := &recordingInbox{}
 	a := newTestAdapter(t, f, inbox, false)
 	ask := payload(t, "slash_command", nil)
@@ -140,24 +141,24 @@ func TestSlashCommands(t *testing.T) {
 			t.Fatalf("ask: %d %s", rec.Code, rec.Body)
 		}
 	}
-	posts := f.posts()
+	posts := f.Posts()
 	if len(posts) != 1 || posts[0].Form.Get("channel") != "C1" || !strings.Contains(posts[0].Form.Get("text"), "Comment rédiger un CCTP de marché public ?") {
 		t.Fatalf("question posts: %+v", posts)
 	}
 	anchorTS := "1700000000.000001"
 	postSigned(t, a, kindSlash, payload(t, "slash_command", map[string]any{"text": "expert marchés publics", "user_id": "U1", "user_name": "bob", "trigger_id": "t2"}))
 	postSigned(t, a, kindSlash, payload(t, "slash_command", map[string]any{"text": "", "trigger_id": "t3"}))
-	f.errs["C9"] = "not_in_channel"
+	f.Fail("C9", "not_in_channel")
 	postSigned(t, a, kindSlash, payload(t, "slash_command", map[string]any{"text": "ask Où ?", "channel_id": "C9", "trigger_id": "t4"}))
 	postSigned(t, a, kindSlash, payload(t, "slash_command", map[string]any{"text": "ask En privé ?", "channel_id": "D5", "channel_name": "directmessage", "trigger_id": "t5"}))
 	alice, bob := core.Identity{Platform: Platform, User: "U2"}, core.Identity{Platform: Platform, User: "U1"}
 	want := []bots.Event{
-		{ID: "slash:13345224609.738474920.8088930838d88f008e0", Platform: Platform, Room: "C1", Thread: anchorTS, Sender: alice, SenderName: "alice", Text: "!ask Comment rédiger un CCTP de marché public ?"},
-		{ID: "slash:13345224609.738474920.8088930838d88f008e0", Platform: Platform, Room: "C1", Thread: anchorTS, Sender: alice, SenderName: "alice", Text: "!ask Comment rédiger un CCTP de marché public ?"},
-		{ID: "slash:t2", Platform: Platform, DM: true, Sender: bob, SenderName: "bob", Text: "!expert marchés publics"},
-		{ID: "slash:t3", Platform: Platform, DM: true, Sender: alice, SenderName: "alice", Text: "!help"},
-		{ID: "slash:t4", Platform: Platform, DM: true, Sender: alice, SenderName: "alice", Text: "!ask Où ?"},
-		{ID: "slash:t5", Platform: Platform, DM: true, Sender: alice, SenderName: "alice", Text: "!ask En privé ?"},
+		{ID: "slash:13345224609.738474920.8088930838d88f008e0", Platform: Platform, Tenant: "T1", Room: "C1", Thread: anchorTS, Sender: alice, SenderName: "alice", Text: "!ask Comment rédiger un CCTP de marché public ?"},
+		{ID: "slash:13345224609.738474920.8088930838d88f008e0", Platform: Platform, Tenant: "T1", Room: "C1", Thread: anchorTS, Sender: alice, SenderName: "alice", Text: "!ask Comment rédiger un CCTP de marché public ?"},
+		{ID: "slash:t2", Platform: Platform, Tenant: "T1", DM: true, Sender: bob, SenderName: "bob", Text: "!expert marchés publics"},
+		{ID: "slash:t3", Platform: Platform, Tenant: "T1", DM: true, Sender: alice, SenderName: "alice", Text: "!help"},
+		{ID: "slash:t4", Platform: Platform, Tenant: "T1", DM: true, Sender: alice, SenderName: "alice", Text: "!ask Où ?"},
+		{ID: "slash:t5", Platform: Platform, Tenant: "T1", DM: true, Sender: alice, SenderName: "alice", Text: "!ask En privé ?"},
 	}
 	got := inbox.delivered()
 	if len(got) != len(want) {
@@ -171,7 +172,7 @@ func TestSlashCommands(t *testing.T) {
 }
 
 func TestInteractions(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	inbox := &recordingInbox{}
 	a := newTestAdapter(t, f, inbox, false)
 	bob := core.Identity{Platform: Platform, User: "U1"}
@@ -180,7 +181,7 @@ func TestInteractions(t *testing.T) {
 	if rec := postSigned(t, a, kindInteractive, payload(t, "block_actions", nil)); rec.Code != 200 {
 		t.Fatalf("block_actions: %d %s", rec.Code, rec.Body)
 	}
-	views := f.callsOf("views.open")
+	views := f.Calls("views.open")
 	if len(views) != 1 || views[0].JSON["trigger_id"] != "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3" {
 		t.Fatalf("views.open: %+v", views)
 	}
@@ -198,7 +199,7 @@ func TestInteractions(t *testing.T) {
 	postSigned(t, a, kindInteractive, payload(t, "view_submission", nil))
 	// The global shortcut opens the ask modal.
 	postSigned(t, a, kindInteractive, payload(t, "shortcut", nil))
-	if views := f.callsOf("views.open"); len(views) != 2 || views[1].JSON["view"].(map[string]any)["callback_id"] != viewAsk {
+	if views := f.Calls("views.open"); len(views) != 2 || views[1].JSON["view"].(map[string]any)["callback_id"] != viewAsk {
 		t.Fatalf("shortcut views.open: %+v", views)
 	}
 	// Its submission with a channel asks there, under a posted question.
@@ -214,10 +215,10 @@ func TestInteractions(t *testing.T) {
 	postSigned(t, a, kindInteractive, payload(t, "message_action", nil))
 
 	want := []bots.Event{
-		{ID: "action:t-resolve", Platform: Platform, Room: "D1", DM: true, Sender: bob, SenderName: "bob", Text: "!resolve 1"},
-		{ID: "view:VNHU13V36", Platform: Platform, DM: true, Sender: bob, SenderName: "bob", Text: "!answer 1 Partez du modèle de la DAJ <!channel> et adaptez le CCTP."},
-		{ID: "view:VASK", Platform: Platform, Room: "C1", Thread: "1700000000.000001", Sender: core.Identity{Platform: Platform, User: "U2"}, SenderName: "alice", Text: "!ask Quel délai ?"},
-		{ID: "shortcut:13345224609.8534564800.6f8ab1f53e13d0cd15f96106292d5536", Platform: Platform, Room: "C1", Thread: "1548261231.000200",
+		{ID: "action:t-resolve", Platform: Platform, Tenant: "T1", Room: "D1", DM: true, Sender: bob, SenderName: "bob", Text: "!resolve 1"},
+		{ID: "view:VNHU13V36", Platform: Platform, Tenant: "T1", DM: true, Sender: bob, SenderName: "bob", Text: "!answer 1 Partez du modèle de la DAJ <!channel> et adaptez le CCTP."},
+		{ID: "view:VASK", Platform: Platform, Tenant: "T1", Room: "C1", Thread: "1700000000.000001", Sender: core.Identity{Platform: Platform, User: "U2"}, SenderName: "alice", Text: "!ask Quel délai ?"},
+		{ID: "shortcut:13345224609.8534564800.6f8ab1f53e13d0cd15f96106292d5536", Platform: Platform, Tenant: "T1", Room: "C1", Thread: "1548261231.000200",
 			Sender: core.Identity{Platform: Platform, User: "U3"}, SenderName: "carol", Text: "!ask Quelqu'un sait rédiger un CCTP & ses annexes ? <!here>"},
 	}
 	got := inbox.delivered()

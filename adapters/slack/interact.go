@@ -51,7 +51,14 @@ type interaction struct {
 		ID       string `json:"id"`
 		Username string `json:"username"`
 		Name     string `json:"name"`
+		// TeamID is the user's own team, which differs from Team in a
+		// channel shared between workspaces.
+		TeamID string `json:"team_id"`
 	} `json:"user"`
+	// Team is the workspace the interaction happened in.
+	Team struct {
+		ID string `json:"id"`
+	} `json:"team"`
 	Channel struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
@@ -68,6 +75,7 @@ type interaction struct {
 	} `json:"actions"`
 	View struct {
 		ID              string `json:"id"`
+		TeamID          string `json:"team_id"`
 		CallbackID      string `json:"callback_id"`
 		PrivateMetadata string `json:"private_metadata"`
 		State           struct {
@@ -92,6 +100,10 @@ func (in *interaction) input(block, action string) string {
 func (in *interaction) sender() (core.Identity, string) {
 	return core.Identity{Platform: Platform, User: in.User.ID}, orDefault(in.User.Username, in.User.Name)
 }
+
+// tenant returns the team of the person who interacted: their own team
+// when the payload gives it, else the workspace of the interaction.
+func (in *interaction) tenant() string { return tenant(in.User.TeamID, in.Team.ID, in.View.TeamID) }
 
 // formMeta is what a form modal remembers of the button that opened it:
 // the command a one-text form completes, or the ref of a form of several
@@ -132,13 +144,13 @@ func (a *Adapter) handleInteraction(ctx context.Context, payload []byte) error {
 		}
 		return a.deliver(ctx, bots.Event{
 			ID: "action:" + in.TriggerID, DM: true, Room: directRoom(in.Channel.ID),
-			Sender: who, SenderName: name, Text: a.cfg.Prefix + act.Value,
+			Sender: who, SenderName: name, Text: a.cfg.Prefix + act.Value, Tenant: in.tenant(),
 		})
 	case "view_submission":
 		if in.View.ID == "" {
 			return fmt.Errorf("slack: view_submission: %w: no view id", errMalformed)
 		}
-		ev := bots.Event{ID: "view:" + in.View.ID, DM: true, Sender: who, SenderName: name}
+		ev := bots.Event{ID: "view:" + in.View.ID, DM: true, Sender: who, SenderName: name, Tenant: in.tenant()}
 		switch in.View.CallbackID {
 		case viewForm:
 			command, err := formCommand(in.View.PrivateMetadata, in.input)
@@ -171,7 +183,7 @@ func (a *Adapter) handleInteraction(ctx context.Context, payload []byte) error {
 			return fmt.Errorf("slack: message_action: %w: no trigger_id or message", errMalformed)
 		}
 		ev := bots.Event{
-			ID: "shortcut:" + in.TriggerID, Sender: who, SenderName: name,
+			ID: "shortcut:" + in.TriggerID, Sender: who, SenderName: name, Tenant: in.tenant(),
 			Text: a.cfg.Prefix + "ask " + strings.TrimSpace(unescapeText(in.Message.Text)),
 		}
 		if isShared(in.Channel.ID, in.Channel.Name) {

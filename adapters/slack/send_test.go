@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"entraide/adapters/slack/slacktest"
 	"entraide/bots"
 	"entraide/core"
 )
 
 func TestSendToThreadAndDM(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	a := newTestAdapter(t, f, &recordingInbox{}, false)
 	ctx := context.Background()
 	var m bots.Message
@@ -21,7 +22,7 @@ func TestSendToThreadAndDM(t *testing.T) {
 	if err != nil || sent.MessageID != "1700000000.000001" {
 		t.Fatalf("Send = %+v, %v", sent, err)
 	}
-	p := f.posts()[0].Form
+	p := f.Posts()[0].Form
 	for k, want := range map[string]string{"channel": "C1", "thread_ts": "1515449522.000016", "parse": "none", "link_names": "false", "unfurl_links": "false"} {
 		if p.Get(k) != want {
 			t.Errorf("%s = %q, want %q", k, p.Get(k), want)
@@ -40,25 +41,25 @@ func TestSendToThreadAndDM(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if opens := f.callsOf("conversations.open"); len(opens) != 1 || opens[0].Form.Get("users") != "U7" {
+	if opens := f.Calls("conversations.open"); len(opens) != 1 || opens[0].Form.Get("users") != "U7" {
 		t.Fatalf("conversations.open: %+v", opens)
 	}
-	if posts := f.posts(); posts[2].Form.Get("channel") != "D7" || posts[2].Form.Get("thread_ts") != "" {
+	if posts := f.Posts(); posts[2].Form.Get("channel") != "D7" || posts[2].Form.Get("thread_ts") != "" {
 		t.Fatalf("DM post: %+v", posts[2].Form)
 	}
 }
 
 func TestSendErrors(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	a := newTestAdapter(t, f, &recordingInbox{}, false)
 	ctx := context.Background()
 	var m bots.Message
 	m.Text("x")
-	f.errs["CGONE"] = "channel_not_found"
-	f.errs["CARCH"] = "is_archived"
-	f.errs["COUT"] = "not_in_channel"
-	f.errs["UGONE"] = "user_not_found"
-	f.errs["CBUSY"] = "internal_error"
+	f.Fail("CGONE", "channel_not_found")
+	f.Fail("CARCH", "is_archived")
+	f.Fail("COUT", "not_in_channel")
+	f.Fail("UGONE", "user_not_found")
+	f.Fail("CBUSY", "internal_error")
 	for _, c := range []struct {
 		to            bots.Destination
 		undeliverable bool
@@ -80,7 +81,7 @@ func TestSendErrors(t *testing.T) {
 		}
 	}
 
-	f.limited, f.retryAfter = 1, "7"
+	f.RateLimit("chat.postMessage", 1, 7*time.Second)
 	_, err := a.Send(ctx, bots.Outgoing{To: bots.Destination{Room: "C1"}, Message: m})
 	var limited *bots.RetryAfterError
 	if !errors.As(err, &limited) || limited.After != 7*time.Second {
@@ -100,7 +101,7 @@ func TestSendErrors(t *testing.T) {
 }
 
 func TestSendPacesEachChannel(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	a := newTestAdapter(t, f, &recordingInbox{}, false)
 	a.pace = 60 * time.Millisecond
 	var m bots.Message

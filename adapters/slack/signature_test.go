@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"entraide/adapters/slack/slacktest"
 )
 
 func TestVerifySignature(t *testing.T) {
 	body := payload(t, "app_mention", nil)
-	good := sign(testSecret, testNow, body)
+	good := slacktest.Sign(testSecret, testNow, body)
 	for _, c := range []struct {
 		name   string
 		header http.Header
@@ -19,11 +21,11 @@ func TestVerifySignature(t *testing.T) {
 		want   error
 	}{
 		{name: "valid", header: good, body: body},
-		{name: "valid, clock 4m59s ahead of Slack", header: sign(testSecret, testNow.Add(-5*time.Minute+time.Second), body), body: body},
-		{name: "valid, clock 4m59s behind Slack", header: sign(testSecret, testNow.Add(5*time.Minute-time.Second), body), body: body},
-		{name: "bad signature", header: sign("another-secret", testNow, body), body: body, want: errBadSignature},
-		{name: "stale timestamp", header: sign(testSecret, testNow.Add(-6*time.Minute), body), body: body, want: errStale},
-		{name: "future timestamp", header: sign(testSecret, testNow.Add(6*time.Minute), body), body: body, want: errStale},
+		{name: "valid, clock 4m59s ahead of Slack", header: slacktest.Sign(testSecret, testNow.Add(-5*time.Minute+time.Second), body), body: body},
+		{name: "valid, clock 4m59s behind Slack", header: slacktest.Sign(testSecret, testNow.Add(5*time.Minute-time.Second), body), body: body},
+		{name: "bad signature", header: slacktest.Sign("another-secret", testNow, body), body: body, want: errBadSignature},
+		{name: "stale timestamp", header: slacktest.Sign(testSecret, testNow.Add(-6*time.Minute), body), body: body, want: errStale},
+		{name: "future timestamp", header: slacktest.Sign(testSecret, testNow.Add(6*time.Minute), body), body: body, want: errStale},
 		{name: "body tampered", header: good, body: append([]byte(strings.Replace(string(body), "U2", "U9", 1)), ' '), want: errBadSignature},
 		{name: "missing headers", header: http.Header{}, body: body, want: errNoSignature},
 		{name: "missing signature", header: http.Header{"X-Slack-Request-Timestamp": good["X-Slack-Request-Timestamp"]}, body: body, want: errNoSignature},
@@ -45,7 +47,7 @@ func TestVerifySignature(t *testing.T) {
 // TestHandlerRejects checks that refused requests get the right status and
 // that nothing reaches the inbox, and that no secret appears in the reply.
 func TestHandlerRejects(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	inbox := &recordingInbox{}
 	a := newTestAdapter(t, f, inbox, false)
 	body := payload(t, "app_mention", nil)
@@ -57,15 +59,15 @@ func TestHandlerRejects(t *testing.T) {
 		ct     string
 		want   int
 	}{
-		{name: "bad signature", header: sign("wrong", testNow, body), body: string(body), ct: "application/json", want: 401},
-		{name: "old timestamp", header: sign(testSecret, testNow.Add(-10*time.Minute), body), body: string(body), ct: "application/json", want: 401},
-		{name: "future timestamp", header: sign(testSecret, testNow.Add(10*time.Minute), body), body: string(body), ct: "application/json", want: 401},
+		{name: "bad signature", header: slacktest.Sign("wrong", testNow, body), body: string(body), ct: "application/json", want: 401},
+		{name: "old timestamp", header: slacktest.Sign(testSecret, testNow.Add(-10*time.Minute), body), body: string(body), ct: "application/json", want: 401},
+		{name: "future timestamp", header: slacktest.Sign(testSecret, testNow.Add(10*time.Minute), body), body: string(body), ct: "application/json", want: 401},
 		{name: "unsigned", header: http.Header{}, body: string(body), ct: "application/json", want: 401},
-		{name: "malformed JSON", header: sign(testSecret, testNow, []byte(`{"type":"event_callback",`)), body: `{"type":"event_callback",`, ct: "application/json", want: 400},
-		{name: "event without id", header: sign(testSecret, testNow, []byte(`{"type":"event_callback","event":{"type":"app_mention","user":"U1","channel":"C1","text":"x"}}`)), body: `{"type":"event_callback","event":{"type":"app_mention","user":"U1","channel":"C1","text":"x"}}`, ct: "application/json", want: 400},
-		{name: "malformed interaction", header: sign(testSecret, testNow, []byte("payload=%7Bnope")), body: "payload=%7Bnope", ct: "application/x-www-form-urlencoded", want: 400},
-		{name: "form without command", header: sign(testSecret, testNow, []byte("user_id=U1")), body: "user_id=U1", ct: "application/x-www-form-urlencoded", want: 400},
-		{name: "other content type", header: sign(testSecret, testNow, []byte("x")), body: "x", ct: "text/plain", want: 400},
+		{name: "malformed JSON", header: slacktest.Sign(testSecret, testNow, []byte(`{"type":"event_callback",`)), body: `{"type":"event_callback",`, ct: "application/json", want: 400},
+		{name: "event without id", header: slacktest.Sign(testSecret, testNow, []byte(`{"type":"event_callback","event":{"type":"app_mention","user":"U1","channel":"C1","text":"x"}}`)), body: `{"type":"event_callback","event":{"type":"app_mention","user":"U1","channel":"C1","text":"x"}}`, ct: "application/json", want: 400},
+		{name: "malformed interaction", header: slacktest.Sign(testSecret, testNow, []byte("payload=%7Bnope")), body: "payload=%7Bnope", ct: "application/x-www-form-urlencoded", want: 400},
+		{name: "form without command", header: slacktest.Sign(testSecret, testNow, []byte("user_id=U1")), body: "user_id=U1", ct: "application/x-www-form-urlencoded", want: 400},
+		{name: "other content type", header: slacktest.Sign(testSecret, testNow, []byte("x")), body: "x", ct: "text/plain", want: 400},
 		{name: "GET", method: http.MethodGet, header: http.Header{}, want: 405},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"entraide/adapters/slack/slacktest"
 	"entraide/bots"
 )
 
@@ -54,7 +55,7 @@ func (j *journal) get() []string {
 // unacknowledged, Slack sends it again, and the second delivery, with the
 // same event id, is acknowledged.
 func TestSocketModeAcksAfterDelivery(t *testing.T) {
-	f := newFakeSlack(t)
+	f := slacktest.New(t)
 	var j journal
 	failures := 1
 	var mu sync.Mutex
@@ -71,15 +72,15 @@ func TestSocketModeAcksAfterDelivery(t *testing.T) {
 	})
 	a := newTestAdapter(t, f, inbox, true)
 	runAdapter(t, a)
-	f.waitConnected(t)
+	f.WaitConnected(t)
 
-	f.sendEnvelope(t, kindEvents, "env-1", payload(t, "message_im", nil), 0)
-	if f.waitAck("env-1", 500*time.Millisecond) {
+	f.SendEnvelope(t, kindEvents, "env-1", payload(t, "message_im", nil), 0)
+	if f.WaitAck("env-1", 500*time.Millisecond) {
 		t.Fatal("acknowledged although Deliver failed")
 	}
 	j.add("resent")
-	f.sendEnvelope(t, kindEvents, "env-1", payload(t, "message_im", nil), 1)
-	if !f.waitAck("env-1", 5*time.Second) {
+	f.SendEnvelope(t, kindEvents, "env-1", payload(t, "message_im", nil), 1)
+	if !f.WaitAck("env-1", 5*time.Second) {
 		t.Fatal("not acknowledged after a successful Deliver")
 	}
 	j.add("ack env-1")
@@ -90,20 +91,13 @@ func TestSocketModeAcksAfterDelivery(t *testing.T) {
 
 	// Slash commands and interactions are acknowledged after delivery too;
 	// a malformed envelope is acknowledged and dropped.
-	f.sendEnvelope(t, kindSlash, "env-2", payload(t, "slash_command", map[string]any{"text": "help"}), 0)
-	f.sendEnvelope(t, kindInteractive, "env-3", payload(t, "block_actions", map[string]any{"actions": []any{map[string]any{"action_id": "resolve:1", "block_id": blockCommands, "value": "resolve 1"}}}), 0)
-	f.sendEnvelope(t, kindEvents, "env-4", []byte(`{"type":"event_callback","event":{"type":"message"}}`), 0)
-	got := map[string]bool{}
-	for range 3 {
-		select {
-		case id := <-f.acks:
-			got[id] = true
-		case <-time.After(5 * time.Second):
-			t.Fatalf("acknowledgements: %v", got)
+	f.SendEnvelope(t, kindSlash, "env-2", payload(t, "slash_command", map[string]any{"text": "help"}), 0)
+	f.SendEnvelope(t, kindInteractive, "env-3", payload(t, "block_actions", map[string]any{"actions": []any{map[string]any{"action_id": "resolve:1", "block_id": blockCommands, "value": "resolve 1"}}}), 0)
+	f.SendEnvelope(t, kindEvents, "env-4", []byte(`{"type":"event_callback","event":{"type":"message"}}`), 0)
+	for _, id := range []string{"env-2", "env-3", "env-4"} {
+		if !f.WaitAck(id, 5*time.Second) {
+			t.Fatalf("%s not acknowledged; acknowledgements: %q", id, f.Acks())
 		}
-	}
-	if !got["env-2"] || !got["env-3"] || !got["env-4"] {
-		t.Fatalf("acknowledgements: %v", got)
 	}
 	if want := []string{"stored slash:13345224609.738474920.8088930838d88f008e0", "stored action:12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3"}; !containsAll(j.get(), want) {
 		t.Fatalf("journal %q lacks %q", j.get(), want)
@@ -123,18 +117,18 @@ func containsAll(have, want []string) bool {
 // gives up (a failed apps.connections.open ends its run loop for good) and
 // when Slack drops the connection.
 func TestSocketModeSupervised(t *testing.T) {
-	f := newFakeSlack(t)
-	f.openFailures = 1
+	f := slacktest.New(t)
+	f.FailConnectionsOpen(1)
 	inbox := &recordingInbox{}
 	a := newTestAdapter(t, f, inbox, true)
 	runAdapter(t, a)
-	f.waitConnected(t)
-	if n := len(f.callsOf("apps.connections.open")); n != 2 {
+	f.WaitConnected(t)
+	if n := len(f.Calls("apps.connections.open")); n != 2 {
 		t.Fatalf("apps.connections.open called %d times, want 2", n)
 	}
-	f.dropConnection()
-	f.waitConnected(t)
-	f.deliverUntilAcked(t, kindEvents, "env-9", payload(t, "app_mention", nil), 3, 2*time.Second)
+	f.DropConnection()
+	f.WaitConnected(t)
+	f.DeliverUntilAcked(t, kindEvents, "env-9", payload(t, "app_mention", nil), 3, 2*time.Second)
 	if got := inbox.delivered(); len(got) == 0 || got[0].ID != "Ev0MENTION1" {
 		t.Fatalf("delivered %+v", got)
 	}
