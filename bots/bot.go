@@ -138,9 +138,9 @@ func (b *Bot) Handle(ctx context.Context, ev Event) ([]Outgoing, error) {
 func (b *Bot) gate(ctx context.Context, ev Event, lang string) ([]Outgoing, bool) {
 	now := b.net.Clock().Now()
 	l := b.cfg.Limit
-	ok, warn, wait := b.limits.take("u/"+ev.Sender.String(), l.PerUser, l.Window, now)
+	ok, warn, wait := b.limits.take("u/"+ev.Sender.String(), l.User, now)
 	if ok && !ev.DM && ev.Room != "" {
-		ok, warn, wait = b.limits.take("r/"+string(ev.Platform)+"/"+ev.Room, l.PerRoom, l.Window, now)
+		ok, warn, wait = b.limits.take("r/"+string(ev.Platform)+"/"+ev.Room, l.Room, now)
 	}
 	if !ok {
 		b.log.Warn("rate limited", "platform", ev.Platform, "event", ev.ID, "warned", warn)

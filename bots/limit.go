@@ -3,39 +3,57 @@ package bots
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
 // RateLimit bounds how many messages one account, and one room, may send
-// to the bot per Window; zero counts mean no bound. A flood beyond it gets
-// one short warning per window, then silence: the messages are read (and
-// acknowledged) but not acted upon.
+// to the bot; a zero Rate bounds nothing. A flood beyond it gets one short
+// warning, then silence until the bucket refills: the messages are read
+// (and acknowledged) but not acted upon. The buckets live in the process:
+// with several replicas, each applies the bound to what it handles.
 type RateLimit struct {
-	PerUser int
-	PerRoom int
-	Window  time.Duration
+	User, Room Rate
+}
+
+// Rate is N messages per Per, with bursts of up to N.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// String writes the rate as ParseRate reads it.
+func (r Rate) String() string {
+	if r.N == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d/%s", r.N, r.Per)
 }
 
 // DefaultRateLimit is the bound cmd/entraide applies unless configured:
 // generous for people, tight for scripts.
-func DefaultRateLimit() RateLimit { return RateLimit{PerUser: 30, PerRoom: 120, Window: time.Minute} }
+func DefaultRateLimit() RateLimit {
+	return RateLimit{User: Rate{N: 30, Per: time.Minute}, Room: Rate{N: 120, Per: time.Minute}}
+}
 
 // ParseRate reads a rate such as "30/1m" (30 per minute), "0" for none.
-func ParseRate(s string) (int, time.Duration, error) {
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
 	if s == "0" {
-		return 0, 0, nil
+		return Rate{}, nil
 	}
-	var n int
-	var per string
-	if _, err := fmt.Sscanf(s, "%d/%s", &n, &per); err != nil || n < 1 || n > 100000 {
-		return 0, 0, fmt.Errorf("rate %q: want a count and a duration such as 30/1m, or 0 for no limit", s)
+	count, per, ok := strings.Cut(s, "/")
+	n, err := strconv.Atoi(count)
+	if !ok || err != nil || n < 1 || n > 100000 {
+		return Rate{}, fmt.Errorf("rate %q: want a count and a duration such as 30/1m, or 0 for no limit", s)
 	}
 	d, err := time.ParseDuration(per)
 	if err != nil || d < time.Second || d > 24*time.Hour {
-		return 0, 0, fmt.Errorf("rate %q: want a count and a duration from 1s to 24h such as 30/1m, or 0 for no limit", s)
+		return Rate{}, fmt.Errorf("rate %q: want a count and a duration from 1s to 24h such as 30/1m, or 0 for no limit", s)
 	}
-	return n, d, nil
+	return Rate{N: n, Per: d}, nil
 }
 
 // limiter keeps one token bucket per account and per room. Buckets that
@@ -58,7 +76,8 @@ const maxBuckets = 50000
 // window. It reports whether the message may go on, whether to warn (the
 // first refusal since the last accepted message), and how long until the
 // next token.
-func (l *limiter) take(key string, n int, window time.Duration, now time.Time) (ok, warn bool, wait time.Duration) {
+func (l *limiter) take(key string, r Rate, now time.Time) (ok, warn bool, wait time.Duration) {
+	n, window := r.N, r.Per
 	if n <= 0 || window <= 0 {
 		return true, false, 0
 	}

@@ -33,7 +33,8 @@ type PipelineConfig struct {
 	Workers int
 	// Retention is how long handled events, sent messages and done jobs
 	// are kept (to recognise late duplicate deliveries) before Run purges
-	// them, once an hour; zero keeps everything.
+	// them, once an hour, when it also applies the network's retention;
+	// zero keeps them.
 	Retention time.Duration
 	// BatchTx handles each claimed batch of events in one transaction,
 	// which saves a commit per event: right for SQLite's single writer.
@@ -262,13 +263,11 @@ func (p *Pipeline) storeWaiting(ctx context.Context) {
 // least every Poll.
 func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	if p.cfg.Retention > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.purgeHourly(ctx)
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.purgeHourly(ctx)
+	}()
 	for range p.cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -298,8 +297,17 @@ func (p *Pipeline) purgeHourly(ctx context.Context) {
 }
 
 // Purge deletes the handled events, sent messages and done jobs older than
-// Retention.
+// Retention, and applies the network's retention of questions, bulletin
+// items, the audit log and pseudonyms (core.RetentionConfig).
 func (p *Pipeline) Purge(ctx context.Context) error {
+	r, err := p.bot.net.ApplyRetention(ctx)
+	if err != nil {
+		return fmt.Errorf("bots: pipeline: %w", err)
+	}
+	if r.Total() > 0 {
+		p.log.Info("retention applied", "questions", r.Questions, "offers", r.Offers, "events", r.Events,
+			"audit", r.Audit, "pseudonyms", r.Pseudonyms)
+	}
 	if p.cfg.Retention <= 0 {
 		return nil
 	}

@@ -254,7 +254,7 @@ func TestAccessRefusesOutsiders(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	store := sqlstoretest.SQLite(t)
 	botCfg := bots.DefaultConfig()
-	botCfg.Limit = bots.RateLimit{PerUser: 3, PerRoom: 5, Window: time.Minute}
+	botCfg.Limit = bots.RateLimit{User: bots.Rate{N: 3, Per: time.Minute}, Room: bots.Rate{N: 5, Per: time.Minute}}
 	w := newWorld(t, store, core.DefaultConfig(), botCfg)
 	bob := core.Identity{Platform: "slack", User: "UBOB"}
 	for i := range 3 {
@@ -276,4 +276,34 @@ func TestRateLimit(t *testing.T) {
 		w.say(who, "", "T1", "C9", "!help")
 	}
 	wantSaid(t, w.say(core.Identity{Platform: "slack", User: "U9"}, "", "T1", "C9", "!help"), "Doucement")
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]string{"30/1m": "30/1m0s", "0": "0", " 5/10s ": "5/10s"} {
+		r, err := bots.ParseRate(in)
+		if err != nil || r.String() != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %s", in, r, err, want)
+		}
+	}
+	for _, bad := range []string{"", "30", "30/", "-1/1m", "30/1ms", "x/1m", "30/48h", "1000001/1m"} {
+		if _, err := bots.ParseRate(bad); err == nil {
+			t.Errorf("ParseRate(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"30/1m", "0", "5/10s", "1/24h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := bots.ParseRate(s)
+		if err != nil {
+			return
+		}
+		again, err := bots.ParseRate(r.String())
+		if err != nil || again != r {
+			t.Fatalf("%q -> %v -> %q -> %v, %v", s, r, r.String(), again, err)
+		}
+	})
 }

@@ -96,7 +96,7 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	sender := &countingSender{}
 	var pcfg bots.PipelineConfig
-	pcfg = pipelineConfig(store.Dialect())
+	pcfg = pipelineConfig(store.Dialect(), bots.DefaultPipelineConfig().Retention)
 	if *workers > 0 {
 		pcfg.Workers = *workers
 	}

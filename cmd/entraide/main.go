@@ -79,6 +79,10 @@ type config struct {
 	Admins, DigestSchedule string
 	// SessionKey signs the animators' page sessions.
 	SessionKey string
+	// Access is read into Network.Access by Validate.
+	Access string
+	// MessagesRetention is how long delivery rows are kept.
+	MessagesRetention time.Duration
 }
 
 // setting is one configuration variable: its flag, environment variable and
@@ -113,6 +117,15 @@ func (c *config) settings() []setting {
 		{"digest-schedule", "ENTRAIDE_DIGEST_SCHEDULE", "when community digests are published, in ENTRAIDE_TIMEZONE: days and a time, such as \"mon 09:00\" or \"mon,thu 8h30\"", (*stringValue)(&c.DigestSchedule)},
 		{"digest-draft-ahead", "ENTRAIDE_DIGEST_DRAFT_AHEAD", "how long before publication the digest draft goes to the animators", (*durationValue)(&c.Network.Digest.DraftAhead)},
 		{"session-key", "ENTRAIDE_SESSION_KEY", "key (32 bytes or more) that signs the animators' page sessions; generated once and kept in the database when unset", (*stringValue)(&c.SessionKey)},
+		{"access", "ENTRAIDE_ACCESS", "who may use entraide, per community: community=rule,rule;other=rule with rules slack:<workspace id>, discord:<server id>, matrix:<homeserver> (*.example.org for subdomains), mail:<domain of Tchap ids>, user:<platform>:<id>, <platform>:*; a community without rules is open to all", (*stringValue)(&c.Access)},
+		{"rate-user", "ENTRAIDE_RATE_USER", "messages one account may send to the bot, as count/duration such as 30/1m (0 for no limit)", (*rateValue)(&c.Bot.Limit.User)},
+		{"rate-room", "ENTRAIDE_RATE_ROOM", "messages to the bot one room may carry, as count/duration such as 120/1m (0 for no limit)", (*rateValue)(&c.Bot.Limit.Room)},
+		{"retention-questions", "ENTRAIDE_RETENTION_QUESTIONS", "how long a resolved or expired question keeps its text and its answers' text (such as 730d; 0 keeps them)", (*daysValue)(&c.Network.Retention.Questions)},
+		{"retention-bulletin", "ENTRAIDE_RETENTION_BULLETIN", "how long job offers and events are kept after they closed or ended (0 keeps them)", (*daysValue)(&c.Network.Retention.Bulletin)},
+		{"retention-audit", "ENTRAIDE_RETENTION_AUDIT", "how long the audit log of accesses to pseudonymous askers is kept (0 keeps it)", (*daysValue)(&c.Network.Retention.Audit)},
+		{"retention-pseudonyms", "ENTRAIDE_RETENTION_PSEUDONYMS", "how long after a pseudonymous question closed the link to its author is kept (0 keeps it)", (*daysValue)(&c.Network.Retention.Pseudonyms)},
+		{"retention-messages", "ENTRAIDE_RETENTION_MESSAGES", "how long handled platform events, sent messages and done jobs are kept to recognise late duplicates", (*daysValue)(&c.MessagesRetention)},
+		{"console-files-dir", "ENTRAIDE_CONSOLE_FILES_DIR", "directory where the console saves the files the bot sends, such as data exports (none when empty)", (*stringValue)(&c.Console.FilesDir)},
 		{"console-room", "ENTRAIDE_CONSOLE_ROOM", "console room of lines that name none", (*stringValue)(&c.Console.Room)},
 		{"log-level", "ENTRAIDE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "ENTRAIDE_LOG_FORMAT", "text or json", (*stringValue)(&c.LogFormat)},
@@ -126,11 +139,13 @@ func defaultConfig() config {
 		TimeZone:       "Europe/Paris",
 		LogLevel:       "info",
 		LogFormat:      "text",
-		Bot:            bots.DefaultConfig(),
+		Bot:            botDefaults(),
 		Network:        core.DefaultConfig(),
 		Console:        console.DefaultConfig(),
 		FeedInterval:   feeds.DefaultInterval,
 		DigestSchedule: "mon 09:00",
+
+		MessagesRetention: bots.DefaultPipelineConfig().Retention,
 	}
 }
 
@@ -190,6 +205,14 @@ func (c *config) Validate() error {
 		}
 		c.Network.Admins = append(c.Network.Admins, core.Identity{Platform: core.Platform(platform), User: user})
 	}
+	if access, err := parseAccess(c.Access); err != nil {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_ACCESS: %w", err))
+	} else {
+		c.Network.Access = access
+	}
+	if c.MessagesRetention != 0 && c.MessagesRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_RETENTION_MESSAGES=%s: want at least 1h (duplicates arrive up to hours late), or 0 to keep everything", c.MessagesRetention))
+	}
 	if _, err := feeds.ParseSources(c.Feeds, core.KindOffer); err != nil {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_FEEDS: %v", err))
 	}
@@ -224,6 +247,9 @@ var settingNames = []struct{ words, env string }{
 	{"notice budget", "ENTRAIDE_NOTICE_BUDGET"}, {"digest hour", "ENTRAIDE_DIGEST_HOUR"},
 	{"digest draft ahead", "ENTRAIDE_DIGEST_DRAFT_AHEAD"}, {"command prefix", "ENTRAIDE_PREFIX"},
 	{"language", "ENTRAIDE_LANG"}, {"console: room", "ENTRAIDE_CONSOLE_ROOM"},
+	{"retention of questions", "ENTRAIDE_RETENTION_QUESTIONS"}, {"retention of bulletin", "ENTRAIDE_RETENTION_BULLETIN"},
+	{"retention of audit", "ENTRAIDE_RETENTION_AUDIT"}, {"retention of pseudonyms", "ENTRAIDE_RETENTION_PSEUDONYMS"},
+	{"console: files", "ENTRAIDE_CONSOLE_FILES_DIR"},
 }
 
 func namedSetting(err error) error {
@@ -289,6 +315,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	getenv, err := withConfigFile(getenv)
 	if err != nil {
+		return err
+	}
+	if getenv, err = withSecretFiles(getenv); err != nil {
 		return err
 	}
 	cfg := defaultConfig()
@@ -372,6 +401,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	if err := net.EnsureCommunities(ctx); err != nil {
+		return err
+	}
 	if err := net.ScheduleDigests(ctx); err != nil {
 		return err
 	}
@@ -403,7 +435,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			if err != nil {
 				return err
 			}
-			pcfg := pipelineConfig(store.Dialect())
+			pcfg := pipelineConfig(store.Dialect(), cfg.MessagesRetention)
 			pcfg.Observer = obs
 			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, pcfg, log, nil); err != nil {
 				return err
@@ -496,8 +528,9 @@ func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter,
 
 // pipelineConfig returns the pipeline settings that suit a backend: one
 // worker batching its commits on SQLite, several workers on PostgreSQL.
-func pipelineConfig(d sqlstore.Dialect) bots.PipelineConfig {
+func pipelineConfig(d sqlstore.Dialect, retention time.Duration) bots.PipelineConfig {
 	cfg := bots.DefaultPipelineConfig()
+	cfg.Retention = retention
 	if d == sqlstore.Postgres {
 		cfg.Workers = 4
 	} else {
@@ -533,7 +566,7 @@ func runConsole(ctx context.Context, cfg config, bot *bots.Bot, store *sqlstore.
 	if err != nil {
 		return err
 	}
-	p, err := bots.NewPipeline(store, bot, []bots.Sender{c}, core.SystemClock{}, pipelineConfig(store.Dialect()), log, nil)
+	p, err := bots.NewPipeline(store, bot, []bots.Sender{c}, core.SystemClock{}, pipelineConfig(store.Dialect(), cfg.MessagesRetention), log, nil)
 	if err != nil {
 		return err
 	}
