@@ -1,7 +1,8 @@
 // Package matrix is entraide's Matrix adapter (Tchap included): it logs the
 // bot in with a stable device, joins the rooms it is invited to, hands every
 // text message people write to a bots.Inbox, and sends the bot's messages as
-// m.notice with HTML formatting, in threads and in direct messages it
+// m.notice with HTML formatting, and their files as m.file (encrypted
+// attachments in encrypted rooms), in threads and in direct messages it
 // creates on demand.
 //
 // The adapter owns its /sync position: the next_batch token is saved in the

@@ -23,6 +23,7 @@ type fakeHomeserver struct {
 	sinces []string // the since of every /sync, in order
 	batch  string   // the timeline batch served to since=s1
 	send   func(w http.ResponseWriter, r *http.Request)
+	upload func(w http.ResponseWriter, r *http.Request) // media uploads; nil answers 404
 }
 
 func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,6 +53,8 @@ func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.Contains(p, "/send/"):
 		f.send(w, r)
+	case strings.HasSuffix(p, "/media/v3/upload") && f.upload != nil:
+		f.upload(w, r)
 	default:
 		w.WriteHeader(404)
 		fmt.Fprint(w, `{"errcode":"M_UNRECOGNIZED","error":"unknown endpoint"}`)

@@ -428,7 +428,7 @@ func (a *Adapter) tellOnce(ctx context.Context, room id.RoomID, key, text string
 	}
 	var m bots.Message
 	m.Text(text)
-	if _, err := a.sendContent(ctx, room, Render(m), ""); err != nil {
+	if _, err := a.sendContent(ctx, room, Render(m), TxnID("")); err != nil {
 		a.log.Warn("matrix: cannot send a notice", "room", room, "err", err)
 	}
 }

@@ -26,66 +26,133 @@ import (
 // o.Key is the transaction id, so the homeserver recognises a resend from
 // the same session; the event id is also recorded under the key, so a
 // resend after a restart returns the first event instead of a second one.
+//
+// A message with a File is sent as two events: the spans as above (left
+// out when the message has no text), then the file, uploaded to the media
+// repository (encrypted in an encrypted room) and shown by an m.file event
+// in the same thread, with a transaction id and a record of its own derived
+// from the key (see sendFile). The returned MessageID is the first event's.
+// A file over bots.MaxFileSize is refused with an error wrapping
+// bots.ErrUndeliverable, before anything is sent.
 func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
 	if o.To.Platform != "" && o.To.Platform != Platform {
 		return bots.Sent{}, fmt.Errorf("matrix: send to a %s destination: %w", o.To.Platform, bots.ErrUndeliverable)
+	}
+	file := o.Message.File
+	if err := checkFile(file); err != nil {
+		return bots.Sent{}, fmt.Errorf("matrix: send %s: %w", o.Key, err)
 	}
 	select {
 	case <-a.ready:
 	case <-ctx.Done():
 		return bots.Sent{}, fmt.Errorf("matrix: send before login: %w", ctx.Err())
 	}
-	if o.Key != "" {
-		prev, err := a.store.Checkpoint(ctx, a.key("sent:"+o.Key))
-		if err != nil {
-			return bots.Sent{}, fmt.Errorf("matrix: send %s: %w", o.Key, err)
+	var found id.RoomID // looked up once, when something is left to send
+	roomOf := func() (id.RoomID, error) {
+		if found != "" {
+			return found, nil
 		}
-		if prev != "" {
-			return bots.Sent{MessageID: prev}, nil
+		room, err := a.destination(ctx, o)
+		found = room
+		return room, err
+	}
+	var first id.EventID
+	if file == nil || strings.TrimSpace(o.Message.PlainText()) != "" {
+		eventID, err := a.sendOnce(ctx, "sent:", o.Key, roomOf, func(room id.RoomID) (id.EventID, error) {
+			content := Render(o.Message)
+			inThread(content, o.To)
+			return a.sendContent(ctx, room, content, TxnID(o.Key))
+		})
+		if err != nil {
+			return bots.Sent{}, err
+		}
+		first = eventID
+	}
+	if file != nil {
+		eventID, err := a.sendOnce(ctx, "file:", o.Key, roomOf, func(room id.RoomID) (id.EventID, error) {
+			return a.sendFile(ctx, room, file, o.To, fileTxnID(o.Key))
+		})
+		if err != nil {
+			return bots.Sent{}, err
+		}
+		if first == "" {
+			first = eventID
 		}
 	}
+	return bots.Sent{MessageID: string(first)}, nil
+}
+
+// sendOnce returns the event recorded under record+key when there is one;
+// otherwise it sends with send into the room roomOf finds, and records the
+// new event under record+key. An empty key is never recorded.
+func (a *Adapter) sendOnce(ctx context.Context, record, key string, roomOf func() (id.RoomID, error), send func(id.RoomID) (id.EventID, error)) (id.EventID, error) {
+	if key != "" {
+		prev, err := a.store.Checkpoint(ctx, a.key(record+key))
+		if err != nil {
+			return "", fmt.Errorf("matrix: send %s: %w", key, err)
+		}
+		if prev != "" {
+			return id.EventID(prev), nil
+		}
+	}
+	room, err := roomOf()
+	if err != nil {
+		return "", err
+	}
+	eventID, err := send(room)
+	if err != nil {
+		return "", err
+	}
+	if key != "" {
+		if err := a.store.SetCheckpoint(ctx, a.key(record+key), string(eventID)); err != nil {
+			a.log.Warn("matrix: cannot record a sent message", "key", key, "err", err)
+		}
+	}
+	return eventID, nil
+}
+
+// destination returns the room o goes to: o.To.Room, or the direct room
+// shared with o.To.User. It refuses an encrypted room when the adapter
+// cannot encrypt, rather than sending there in clear.
+func (a *Adapter) destination(ctx context.Context, o bots.Outgoing) (id.RoomID, error) {
 	room := id.RoomID(o.To.Room)
 	if room == "" {
 		if o.To.User == "" {
-			return bots.Sent{}, fmt.Errorf("matrix: send %s: no room and no user: %w", o.Key, bots.ErrUndeliverable)
+			return "", fmt.Errorf("matrix: send %s: no room and no user: %w", o.Key, bots.ErrUndeliverable)
 		}
 		var err error
 		if room, err = a.directRoom(ctx, id.UserID(o.To.User)); err != nil {
-			return bots.Sent{}, err
-		}
-	}
-	content := Render(o.Message)
-	if o.To.Room != "" && o.To.Thread != "" {
-		root := id.EventID(o.To.Thread)
-		content.RelatesTo = &event.RelatesTo{
-			Type: event.RelThread, EventID: root,
-			IsFallingBack: true, InReplyTo: &event.InReplyTo{EventID: root},
+			return "", err
 		}
 	}
 	if a.crypto == nil {
 		encrypted, err := a.state.IsEncrypted(ctx, room)
 		if err != nil {
-			return bots.Sent{}, fmt.Errorf("matrix: send to %s: %w", room, err)
+			return "", fmt.Errorf("matrix: send to %s: %w", room, err)
 		}
 		if encrypted {
-			return bots.Sent{}, fmt.Errorf("matrix: send to encrypted room %s: %w: %w", room, errNoCrypto, bots.ErrUndeliverable)
+			return "", fmt.Errorf("matrix: send to encrypted room %s: %w: %w", room, errNoCrypto, bots.ErrUndeliverable)
 		}
 	}
-	eventID, err := a.sendContent(ctx, room, content, o.Key)
-	if err != nil {
-		return bots.Sent{}, err
+	return room, nil
+}
+
+// inThread puts content in the thread of to, when to names a room and a
+// thread, with a reply fallback for clients without threads.
+func inThread(content *event.MessageEventContent, to bots.Destination) {
+	if to.Room == "" || to.Thread == "" {
+		return
 	}
-	if o.Key != "" {
-		if err := a.store.SetCheckpoint(ctx, a.key("sent:"+o.Key), string(eventID)); err != nil {
-			a.log.Warn("matrix: cannot record a sent message", "key", o.Key, "err", err)
-		}
+	root := id.EventID(to.Thread)
+	content.RelatesTo = &event.RelatesTo{
+		Type: event.RelThread, EventID: root,
+		IsFallingBack: true, InReplyTo: &event.InReplyTo{EventID: root},
 	}
-	return bots.Sent{MessageID: string(eventID)}, nil
 }
 
 // sendContent sends an m.room.message, encrypted when the room is and the
-// adapter can, with key as the transaction id (a fresh one when empty).
-func (a *Adapter) sendContent(ctx context.Context, room id.RoomID, content *event.MessageEventContent, key string) (id.EventID, error) {
+// adapter can, with the transaction id txnID (TxnID of the message key).
+func (a *Adapter) sendContent(ctx context.Context, room id.RoomID, content *event.MessageEventContent, txnID string) (id.EventID, error) {
 	var payload any = content
 	t := event.EventMessage
 	if a.crypto != nil {
@@ -100,7 +167,7 @@ func (a *Adapter) sendContent(ctx context.Context, room id.RoomID, content *even
 			t = event.EventEncrypted
 		}
 	}
-	req := mautrix.ReqSendEvent{TransactionID: TxnID(key)}
+	req := mautrix.ReqSendEvent{TransactionID: txnID}
 	resp, err := a.cli.SendMessageEvent(ctx, room, t, payload, req)
 	if err != nil {
 		return "", classify("send to "+string(room), err)
@@ -128,8 +195,9 @@ func TxnID(key string) string {
 }
 
 // classify wraps a homeserver error for bots.Sender's callers: rate limits
-// become *bots.RetryAfterError, refusals and unknown rooms or users wrap
-// bots.ErrUndeliverable, anything else stays a transient error.
+// become *bots.RetryAfterError, refusals, unknown rooms or users and
+// uploads too large for the homeserver wrap bots.ErrUndeliverable, anything
+// else stays a transient error.
 func classify(op string, err error) error {
 	var herr mautrix.HTTPError
 	if !errors.As(err, &herr) {
@@ -148,7 +216,7 @@ func classify(op string, err error) error {
 		return &bots.RetryAfterError{After: retryAfter(herr), Err: fmt.Errorf("matrix: %s: %w", op, err)}
 	case code == mautrix.MForbidden.ErrCode || code == mautrix.MNotFound.ErrCode || code == "M_UNKNOWN" && status == 404 ||
 		code == mautrix.MBadJSON.ErrCode || code == mautrix.MNotJSON.ErrCode || code == "M_INVALID_PARAM" || code == "M_UNRECOGNIZED" ||
-		status == 403 || status == 404:
+		code == mautrix.MTooLarge.ErrCode || status == 403 || status == 404 || status == 413:
 		return fmt.Errorf("matrix: %s: %w: %w", op, bots.ErrUndeliverable, err)
 	}
 	return fmt.Errorf("matrix: %s: %w", op, err)
