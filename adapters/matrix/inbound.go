@@ -241,6 +241,7 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 		DM:       direct,
 		Sender:   core.Identity{Platform: Platform, User: string(evt.Sender)},
 		Text:     text,
+		Tenant:   Tenants(string(evt.Sender)),
 	}
 	if m, err := a.state.TryGetMember(ctx, evt.RoomID, evt.Sender); err == nil && m != nil {
 		ev.SenderName = m.Displayname
@@ -249,6 +250,21 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 		ev.SenderName, _, _ = ParseTchapID(string(evt.Sender))
 	}
 	return ev, true
+}
+
+// Tenants names what an account belongs to, as access rules match it: its
+// homeserver, and for a Tchap id the administration's mail domain
+// ("agent.tchap.gouv.fr mail:interieur.gouv.fr").
+func Tenants(user string) string {
+	_, server, ok := strings.Cut(user, ":")
+	if !ok || server == "" || strings.ContainsAny(server, " \t\n") {
+		return ""
+	}
+	out := strings.ToLower(server)
+	if _, domain, ok := ParseTchapID(user); ok {
+		out += " mail:" + strings.ToLower(domain)
+	}
+	return out
 }
 
 // StripMention removes a leading mention of the bot (its user id, or its

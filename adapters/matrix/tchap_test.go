@@ -60,3 +60,17 @@ func TestStripMention(t *testing.T) {
 		}
 	}
 }
+
+func TestTenants(t *testing.T) {
+	for user, want := range map[string]string{
+		"@jean.dupont-interieur.gouv.fr:agent.interieur.tchap.gouv.fr": "agent.interieur.tchap.gouv.fr mail:interieur.gouv.fr",
+		"@alice:Example.org":    "example.org",
+		"@bob:example.org:8448": "example.org:8448",
+		"nocolon":               "",
+		"@x:":                   "",
+	} {
+		if got := Tenants(user); got != want {
+			t.Errorf("Tenants(%q) = %q, want %q", user, got, want)
+		}
+	}
+}
