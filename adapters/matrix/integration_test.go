@@ -165,7 +165,7 @@ func TestMatrixInviteAndAsk(t *testing.T) {
 	ev := inbox.wait(t, "the question", func(ev bots.Event) bool { return ev.ID == string(q) })
 	want := bots.Event{ID: string(q), Platform: matrix.Platform, Room: string(room), DM: false,
 		Sender: core.Identity{Platform: matrix.Platform, User: string(human.ID())}, SenderName: human.ID().Localpart(),
-		Text: "!ask Qui connaît les marchés publics ? @room"}
+		Text: "!ask Qui connaît les marchés publics ? @room", Tenant: human.ID().Homeserver()}
 	if ev != want {
 		t.Errorf("event\n%+v, want\n%+v", ev, want)
 	}
