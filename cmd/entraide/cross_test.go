@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"entraide/adapters/matrix"
+	"entraide/adapters/matrix/matrixtest"
+	slackad "entraide/adapters/slack"
+	"entraide/adapters/slack/slacktest"
+	"entraide/adapters/sqlstore/sqlstoretest"
+	"entraide/bots"
+	"entraide/core"
+)
+
+// TestMatrixAskerSlackExpert is one network across two platforms in one
+// process: a question asked in a Matrix room (on a real Dendrite) reaches
+// an expert who works in Slack (the Slack fake, Socket Mode), whose answer
+// lands in the question's Matrix thread; the asker accepts it there and
+// the expert hears of it in Slack. Everything goes through the real
+// adapters and the durable pipeline.
+func TestMatrixAskerSlackExpert(t *testing.T) {
+	hs := matrixtest.Homeserver(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := sqlstoretest.SQLite(t)
+	log := matrixtest.Logger(t)
+
+	net, err := core.NewNetwork(store, nil, core.SystemClock{}, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := bots.New(net, botDefaults(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pipe *bots.Pipeline
+	inbox := bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return pipe.Deliver(ctx, ev) })
+
+	mcfg := matrixtest.BotConfig(t, hs, matrix.EncryptionOff)
+	ma, err := matrix.New(mcfg, inbox, store, store.DB().DB, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := slacktest.New(t)
+	scfg, _, err := slackad.ConfigFromEnv(ws.Env(slacktest.SocketMode))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := slackad.New(scfg, inbox, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg := pipelineConfig(store.Dialect(), time.Hour)
+	pcfg.Poll = 50 * time.Millisecond
+	if pipe, err = bots.NewPipeline(store, bot, []bots.Sender{ma, sa}, core.SystemClock{}, pcfg, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 2)
+	go func() { done <- pipe.Run(ctx) }()
+	go func() { done <- sa.Run(ctx) }()
+	defer func() {
+		cancel()
+		for range 2 {
+			<-done
+		}
+	}()
+	matrixtest.Run(t, ma)
+	ws.WaitConnected(t)
+
+	// Carol, in a ministry's Slack, declares her expertise.
+	carol := slacktest.User{ID: "U0CAROL", Name: "carol"}
+	dm := slacktest.IMChannel(carol.ID)
+	ws.Do(t, ws.DM(carol, "!expert congés, mutations"))
+	ws.WaitPost(t, dm, "", "congés")
+
+	// Alice asks in a Tchap-like Matrix room.
+	alice := matrixtest.Register(t, hs, "alice")
+	botID := id.UserID(mcfg.User)
+	room := alice.CreateRoom(t, []id.UserID{botID})
+	alice.WaitJoined(t, room, botID)
+	q := alice.Send(t, room, "!ask Combien de jours de congés pour une mutation ? @room")
+	alice.WaitInThread(t, room, q, 0, matrixtest.BodyContains("Question n°"))
+
+	// The request reaches Carol in Slack, the room ping defused.
+	request := ws.WaitPost(t, dm, "", "mutation")
+	if strings.Contains(request.Text, "<!channel>") || strings.Contains(request.Text, "<!here>") {
+		t.Errorf("the request pings a channel: %q", request.Text)
+	}
+	ws.Do(t, ws.DM(carol, "!answer Deux jours ouvrés, voir la circulaire."))
+
+	// The answer lands in Alice's Matrix thread, from the bot.
+	answer := alice.WaitInThread(t, room, q, 0, matrixtest.BodyContains("Deux jours ouvrés"))
+	if answer.Sender != botID {
+		t.Errorf("the answer comes from %s, want the bot", answer.Sender)
+	}
+	if msg := answer.Content.AsMessage(); msg.Mentions != nil && msg.Mentions.Room {
+		t.Error("the relayed answer pings the room")
+	}
+	// Alice resolves it in Matrix; Carol hears of it in Slack.
+	alice.SendInThread(t, room, q, "!resolve")
+	ws.WaitPost(t, dm, "", "résolu")
+}
