@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"entraide/core"
 )
@@ -31,7 +33,9 @@ func ParseUserRef(platform core.Platform, s string) (core.Identity, bool) {
 	} else if !strings.Contains(s, ":") || platform != "matrix" {
 		s = strings.TrimPrefix(s, "@")
 	}
-	if s == "" || len(s) > 255 || strings.ContainsAny(s, " \t\n<>|") {
+	if s == "" || len(s) > 255 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == '|'
+	}) {
 		return core.Identity{}, false
 	}
 	return core.Identity{Platform: platform, User: s}, true
