@@ -104,3 +104,27 @@ func TestDaysValue(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 }
+
+// TestConfigCheckReadsSecretFiles: a token given as a file enables its
+// platform, and neither the check's output nor its errors show it.
+func TestConfigCheckReadsSecretFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "discord-token")
+	if err := os.WriteFile(path, []byte("file-token-456\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := entraide(t, map[string]string{"ENTRAIDE_DISCORD_TOKEN_FILE": path, "ENTRAIDE_DISCORD_APP_ID": "42",
+		"ENTRAIDE_LOG_LEVEL": "debug"}, "", "config", "check")
+	if err != nil || !strings.Contains(out, "platforms: discord") {
+		t.Fatalf("config check: %v\n%s", err, out)
+	}
+	if strings.Contains(out+errOut, "file-token-456") {
+		t.Fatalf("the token shows:\n%s%s", out, errOut)
+	}
+	_, _, err = entraide(t, map[string]string{"ENTRAIDE_DISCORD_TOKEN_FILE": path, "ENTRAIDE_DISCORD_TOKEN": "env-token-789"}, "", "config", "check")
+	if err == nil || strings.Contains(err.Error(), "token-") && !strings.Contains(err.Error(), "TOKEN") {
+		t.Fatalf("both set: %v", err)
+	}
+	if strings.Contains(err.Error(), "env-token-789") || strings.Contains(err.Error(), "file-token-456") {
+		t.Fatalf("a secret in the error: %v", err)
+	}
+}
