@@ -292,9 +292,9 @@ func (n *Network) communityInfo(ctx context.Context, c Community) (CommunityInfo
 	return info, nil
 }
 
-// validCommunityName reports whether name can name a community: 1 to 40
+// ValidCommunityName reports whether name can name a community: 1 to 40
 // lowercase letters, digits and dashes.
-func validCommunityName(name string) bool {
+func ValidCommunityName(name string) bool {
 	if name == "" || len(name) > 40 {
 		return false
 	}
@@ -313,7 +313,7 @@ func (n *Network) CreateCommunity(ctx context.Context, by Identity, name string)
 		return Community{}, fmt.Errorf("core: create community: %w: %s is not an administrator", ErrForbidden, by)
 	}
 	name = strings.ToLower(strings.TrimSpace(name))
-	if !validCommunityName(name) {
+	if !ValidCommunityName(name) {
 		return Community{}, fmt.Errorf("%w: community name %q: want 1 to 40 lowercase letters, digits or dashes", ErrInvalid, name)
 	}
 	if c, err := n.store.CommunityByName(ctx, name); err == nil {
@@ -324,6 +324,20 @@ func (n *Network) CreateCommunity(ctx context.Context, by Identity, name string)
 		return Community{}, fmt.Errorf("core: create community: %w", err)
 	}
 	n.forgetAccessRules()
+	return c, nil
+}
+
+// EnsureCommunity returns the community named name, creating it: the
+// configuration names communities (feeds, access rules) before anyone
+// creates them in chat.
+func (n *Network) EnsureCommunity(ctx context.Context, name string) (Community, error) {
+	if !ValidCommunityName(name) {
+		return Community{}, fmt.Errorf("%w: community name %q: want 1 to 40 lowercase letters, digits or dashes", ErrInvalid, name)
+	}
+	c, err := n.store.EnsureCommunity(ctx, name, n.clock.Now())
+	if err != nil {
+		return Community{}, fmt.Errorf("core: community %q: %w", name, err)
+	}
 	return c, nil
 }
 

@@ -78,7 +78,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for name, rules := range c.Access {
-		if !validCommunityName(name) {
+		if !ValidCommunityName(name) {
 			return fmt.Errorf("%w: community name %q: want 1 to 40 lowercase letters, digits or dashes", ErrInvalid, name)
 		}
 		for _, r := range rules {

@@ -17,18 +17,30 @@ import (
 type Source struct {
 	URL  string
 	Kind core.ItemKind // core.KindOffer for a feed, core.KindEvent for a calendar
+	// Community names the community its items belong to; empty for the
+	// default one.
+	Community string
 }
 
 // ParseSources reads a list of addresses separated by commas, spaces or new
-// lines, all of kind kind, and checks each is an http or https address.
+// lines, all of kind kind, and checks each is an http or https address. An
+// address may be preceded by a community's name and "=", such as
+// "justice=https://example.gouv.fr/offres.rss": its items belong to that
+// community (created when first polled), not to the default one.
 func ParseSources(list string, kind core.ItemKind) ([]Source, error) {
 	var out []Source
 	for _, raw := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%q is not an http or https address", raw)
+		community, addr, named := strings.Cut(raw, "=")
+		if !named || strings.Contains(community, ":") {
+			community, addr = "", raw
+		} else if !core.ValidCommunityName(community) {
+			return nil, fmt.Errorf("%q: community name %q: want lowercase letters, digits or dashes before the =", raw, community)
 		}
-		out = append(out, Source{URL: raw, Kind: kind})
+		u, err := url.Parse(addr)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%q is not an http or https address", addr)
+		}
+		out = append(out, Source{URL: addr, Kind: kind, Community: community})
 	}
 	return out, nil
 }
@@ -129,6 +141,14 @@ func (p *Poller) Poll(ctx context.Context, s Source) (Report, error) {
 }
 
 func (p *Poller) importBody(ctx context.Context, s Source, body []byte, now time.Time, rep *Report) error {
+	var community core.CommunityID
+	if s.Community != "" {
+		c, err := p.Net.EnsureCommunity(ctx, s.Community)
+		if err != nil {
+			return fmt.Errorf("feeds: %s: %w", s.URL, err)
+		}
+		community = c.ID
+	}
 	count := func(created bool, before, after time.Time) {
 		switch {
 		case created:
@@ -151,7 +171,7 @@ func (p *Poller) importBody(ctx context.Context, s Source, body []byte, now time
 			if old, err := p.Net.Store().OfferBySource(ctx, o.Source, o.SourceID); err == nil {
 				before = old.Updated
 			}
-			stored, created, err := p.Net.ImportOffer(ctx, 0, o)
+			stored, created, err := p.Net.ImportOffer(ctx, community, o)
 			if errors.Is(err, core.ErrInvalid) {
 				rep.Problems = append(rep.Problems, EntryError{ID: o.SourceID, Title: o.Title, Err: err})
 				continue
@@ -178,7 +198,7 @@ func (p *Poller) importBody(ctx context.Context, s Source, body []byte, now time
 			if old, err := p.Net.Store().EventBySource(ctx, e.Source, e.SourceID); err == nil {
 				before = old.Updated
 			}
-			stored, created, err := p.Net.ImportEvent(ctx, 0, e)
+			stored, created, err := p.Net.ImportEvent(ctx, community, e)
 			if errors.Is(err, core.ErrInvalid) {
 				rep.Problems = append(rep.Problems, EntryError{ID: e.SourceID, Title: e.Title, Err: err})
 				continue

@@ -185,11 +185,48 @@ func TestPollerRun(t *testing.T) {
 }
 
 func TestParseSources(t *testing.T) {
-	s, err := feeds.ParseSources("https://a.example/rss, https://b.example/atom\nhttp://c.example/x", core.KindOffer)
-	if err != nil || len(s) != 3 || s[2].URL != "http://c.example/x" {
+	s, err := feeds.ParseSources("https://a.example/rss, justice=https://b.example/atom?x=1\nhttp://c.example/x", core.KindOffer)
+	if err != nil || len(s) != 3 || s[2].URL != "http://c.example/x" || s[1].Community != "justice" ||
+		s[1].URL != "https://b.example/atom?x=1" || s[0].Community != "" {
 		t.Fatalf("sources = %+v, %v", s, err)
 	}
-	if _, err := feeds.ParseSources("ftp://a.example/x", core.KindOffer); err == nil {
-		t.Fatal("ftp accepted")
+	for _, bad := range []string{"ftp://a.example/x", "Justice=https://a.example/x", "=https://a.example/x", "justice=", "a b=https://x.example/"} {
+		if _, err := feeds.ParseSources(bad, core.KindOffer); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestPollerImportsIntoCommunity: a source named after a community brings
+// its items there, creating the community on first poll.
+func TestPollerImportsIntoCommunity(t *testing.T) {
+	ctx := context.Background()
+	store := sqlstoretest.SQLite(t)
+	_, srv := newPublisher(t)
+	clock := core.NewManualClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources, err := feeds.ParseSources("justice="+srv.URL+"/offres.json", core.KindOffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &feeds.Poller{Net: net, Fetcher: &feeds.Fetcher{AllowPrivate: true}, Sources: sources}
+	if _, err := p.Poll(ctx, sources[0]); err != nil {
+		t.Fatal(err)
+	}
+	justice, err := store.CommunityByName(ctx, "justice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := store.CommunityByName(ctx, core.DefaultCommunity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := store.OpenOffers(ctx, justice.ID, clock.Now(), 100)
+	out, _ := store.OpenOffers(ctx, def.ID, clock.Now(), 100)
+	if len(in) == 0 || len(out) != 0 {
+		t.Fatalf("%d offers in justice, %d in the default community", len(in), len(out))
 	}
 }
