@@ -76,26 +76,41 @@ func (n *Network) Pass(ctx context.Context, who Identity, id QuestionID) (Passed
 // and returns them.
 func (n *Network) routeMore(ctx context.Context, tx Store, q Question, limit int, asked map[PersonID]bool, now time.Time) ([]Person, error) {
 	budget := n.eligible(ctx, tx, q.Asker, now)
-	ids, err := n.router.Route(ctx, tx, q, limit, func(p PersonID) bool { return !asked[p] && budget(p) })
-	if err != nil {
-		return nil, fmt.Errorf("route: %w", err)
+	excluded := map[PersonID]bool{}
+	for p := range asked {
+		excluded[p] = true
 	}
 	var experts []Person
-	for _, pid := range ids {
-		if err := tx.LockExpert(ctx, pid); err != nil {
-			return nil, err
-		}
-		if !budget(pid) {
-			continue
-		}
-		if err := tx.AddRouting(ctx, Routing{Question: q.ID, Expert: pid, Status: RoutingAsked, RoutedAt: now}); err != nil {
-			return nil, err
-		}
-		p, err := tx.Person(ctx, pid)
+	// The budget is read before the expert's row is locked; another
+	// process may spend it meanwhile. An expert found full once locked is
+	// replaced by the next best, for a few rounds.
+	for round := 0; round <= limit+1 && len(experts) < limit; round++ {
+		ids, err := n.router.Route(ctx, tx, q, limit-len(experts), func(p PersonID) bool { return !excluded[p] && budget(p) })
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("route: %w", err)
 		}
-		experts = append(experts, p)
+		full := false
+		for _, pid := range ids {
+			excluded[pid] = true
+			if err := tx.LockExpert(ctx, pid); err != nil {
+				return nil, err
+			}
+			if !budget(pid) {
+				full = true
+				continue
+			}
+			if err := tx.AddRouting(ctx, Routing{Question: q.ID, Expert: pid, Status: RoutingAsked, RoutedAt: now}); err != nil {
+				return nil, err
+			}
+			p, err := tx.Person(ctx, pid)
+			if err != nil {
+				return nil, err
+			}
+			experts = append(experts, p)
+		}
+		if !full {
+			break
+		}
 	}
 	if len(experts) > 0 && q.State == StateOpen {
 		if _, err := advance(ctx, tx, q.ID, StateRouted, now); err != nil {
