@@ -177,11 +177,11 @@ func displayName(u *user, m *member) string {
 
 // onMessage delivers a message written to the bot: a direct message, a
 // mention of the bot, or any channel message in message content mode.
-// Other messages, and those of bots, are skipped. The channel's
-// checkpoint moves on once the event is delivered, so the backfill after
-// a restart starts after it.
+// Other messages, those of bots, and those without an id or a channel are
+// skipped. The channel's checkpoint moves on once the event is delivered,
+// so the backfill after a restart starts after it.
 func (a *Adapter) onMessage(ctx context.Context, m message, dm bool) error {
-	if m.Author.ID == "" || m.Author.Bot || m.WebhookID != "" || (m.Type != 0 && m.Type != 19) {
+	if m.ID == "" || m.ChannelID == "" || m.Author.ID == "" || m.Author.Bot || m.WebhookID != "" || (m.Type != 0 && m.Type != 19) {
 		return nil
 	}
 	bot := a.bot()
@@ -210,7 +210,7 @@ func (a *Adapter) onMessage(ctx context.Context, m message, dm bool) error {
 		SenderName: displayName(&m.Author, m.Member), Text: text,
 	}
 	if !dm {
-		ev.Tenant = m.GuildID
+		ev.Tenant = tenant(m.GuildID)
 	}
 	if a.isThread(m.ChannelID) {
 		ev.Thread = m.ChannelID
@@ -222,6 +222,16 @@ func (a *Adapter) onMessage(ctx context.Context, m message, dm bool) error {
 		return fmt.Errorf("discord: deliver message %s: %w", m.ID, err)
 	}
 	return a.seen(ctx, m.ChannelID, m.ID, dm)
+}
+
+// tenant returns the Tenant of an event from guild: the guild id when it
+// is a snowflake, else "". Tenant is one word, as access rules read it: a
+// guild id with spaces would name several tenants.
+func tenant(guild string) string {
+	if snowflake(guild) {
+		return guild
+	}
+	return ""
 }
 
 // nameThread remembers the name of the thread to start on root.

@@ -84,7 +84,7 @@ func (a *Adapter) onInteraction(ctx context.Context, i interactionPayload) {
 	ev := bots.Event{
 		ID: i.ID, Platform: Platform, Room: i.ChannelID, DM: dm,
 		Sender: core.Identity{Platform: Platform, User: who.ID}, SenderName: displayName(who, i.Member),
-		Tenant: i.GuildID,
+		Tenant: tenant(i.GuildID),
 	}
 	if inThread {
 		ev.Thread = i.ChannelID

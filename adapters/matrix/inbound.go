@@ -202,9 +202,9 @@ func (a *Adapter) handleEvent(ctx context.Context, evt *event.Event) (*pendingEv
 }
 
 // toEvent turns a text message into a bots.Event; ok is false for anything
-// else (notices, edits, media, state).
+// else (notices, edits, media, state, an event without id or sender).
 func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bool) {
-	if evt.Type != event.EventMessage || evt.Sender == a.cli.UserID {
+	if evt.Type != event.EventMessage || evt.ID == "" || evt.Sender == "" || evt.Sender == a.cli.UserID {
 		return bots.Event{}, false
 	}
 	if evt.Content.Parsed == nil {
@@ -254,10 +254,12 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 
 // Tenants names what an account belongs to, as access rules match it: its
 // homeserver, and for a Tchap id the administration's mail domain
-// ("agent.tchap.gouv.fr mail:interieur.gouv.fr").
+// ("agent.tchap.gouv.fr mail:interieur.gouv.fr"); none when the id's server
+// part is not a server name (a tenant is one word, and only a Tchap id
+// gives a mail domain).
 func Tenants(user string) string {
 	_, server, ok := strings.Cut(user, ":")
-	if !ok || server == "" || strings.ContainsAny(server, " \t\n") {
+	if !ok || !id.ValidateServerName(server) {
 		return ""
 	}
 	out := strings.ToLower(server)
