@@ -43,6 +43,17 @@ type Sender interface {
 	Send(ctx context.Context, o Outgoing) (Sent, error)
 }
 
+// IdempotentSender is a Sender whose platform recognises a message sent
+// again under the same key and shows it once (Matrix transaction ids): the
+// pipeline marks its messages sent together, after a batch. The messages
+// of other senders (Slack, Discord: no such key) are marked one by one, as
+// soon as their platform accepted them, so that a crash duplicates at most
+// the message in flight.
+type IdempotentSender interface {
+	Sender
+	IdempotentSends() bool
+}
+
 // ErrUndeliverable marks a message that no retry can deliver.
 var ErrUndeliverable = errors.New("undeliverable")
 

@@ -74,16 +74,18 @@ const (
 // whatever was not finished is done again: events are deduplicated by
 // platform and id, messages by key.
 type Pipeline struct {
-	queue     Queue
-	bot       *Bot
-	senders   map[core.Platform]Sender
-	platforms []core.Platform
-	clock     core.Clock
-	cfg       PipelineConfig
-	log       *slog.Logger
-	fail      Failpoint
-	obs       Observer
-	wake      chan struct{}
+	queue   Queue
+	bot     *Bot
+	senders map[core.Platform]Sender
+	// idempotent holds the platforms whose senders deduplicate by key.
+	idempotent map[core.Platform]bool
+	platforms  []core.Platform
+	clock      core.Clock
+	cfg        PipelineConfig
+	log        *slog.Logger
+	fail       Failpoint
+	obs        Observer
+	wake       chan struct{}
 
 	// deliverMu guards the deliveries waiting to be stored, and whether a
 	// call to Deliver is storing a batch.
@@ -118,14 +120,17 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 	if obs == nil {
 		obs = NopObserver{}
 	}
-	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, clock: clock, cfg: cfg, log: log, fail: fail,
-		obs: obs, wake: make(chan struct{}, 1)}
+	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, idempotent: map[core.Platform]bool{},
+		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1)}
 	for _, s := range senders {
 		if _, dup := p.senders[s.Platform()]; dup {
 			return nil, fmt.Errorf("bots: pipeline: two senders for %s", s.Platform())
 		}
 		p.senders[s.Platform()] = s
 		p.platforms = append(p.platforms, s.Platform())
+		if i, ok := s.(IdempotentSender); ok && i.IdempotentSends() {
+			p.idempotent[s.Platform()] = true
+		}
 	}
 	return p, nil
 }
@@ -609,8 +614,10 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bots: pipeline: %w", err)
 	}
-	// Sent messages are marked together, in one statement, after the
-	// batch: a crash in between sends them again, with the same keys.
+	// Messages to platforms that deduplicate by key are marked together,
+	// in one statement, after the batch: a crash in between sends them
+	// again with the same keys, and the platform shows them once. Others
+	// are marked as soon as they are sent.
 	var sent []SentMessage
 	var crash error
 	for _, item := range items {
@@ -619,8 +626,20 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 			crash = err
 			break
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		if p.idempotent[item.Outgoing.To.Platform] {
 			sent = append(sent, s)
+			continue
+		}
+		if err := p.queue.MarkAllSent(ctx, []SentMessage{s}, p.clock.Now()); err != nil {
+			crash = fmt.Errorf("bots: pipeline: %w", err)
+			break
+		}
+		if err := p.failpoint(StepMarkedSent); err != nil {
+			crash = err
+			break
 		}
 	}
 	if crash != nil {

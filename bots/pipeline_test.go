@@ -33,6 +33,9 @@ func newPlatformFake() *platformFake {
 
 func (f *platformFake) Platform() core.Platform { return "test" }
 
+// IdempotentSends implements bots.IdempotentSender.
+func (f *platformFake) IdempotentSends() bool { return true }
+
 func (f *platformFake) Send(_ context.Context, o bots.Outgoing) (bots.Sent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -541,5 +544,53 @@ func testPurge(t *testing.T, store *sqlstore.Store) {
 	// The question itself is data, not delivery: it stays.
 	if qs, _ := store.QuestionsAfter(ctx, 0, 10); len(qs) != 1 {
 		t.Fatalf("purge removed questions: %d left", len(qs))
+	}
+}
+
+// plainPlatform is a Sender without idempotency keys (Slack, Discord): a
+// message sent twice is shown twice.
+type plainPlatform struct{ *platformFake }
+
+func (plainPlatform) IdempotentSends() bool { return false }
+
+// TestNonIdempotentPlatformDuplicatesAtMostOne: on a platform that cannot
+// recognise a message sent again, a crash right after a send duplicates
+// that message only, not the rest of its batch: messages are marked sent
+// one by one.
+func TestNonIdempotentPlatformDuplicatesAtMostOne(t *testing.T) {
+	ctx := context.Background()
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			store := open(t)
+			clock := core.NewManualClock(t0)
+			sender := plainPlatform{newPlatformFake()}
+			fail, crashed := crashAt(bots.StepSent, 4)
+			first := buildPipeline(t, store, clock, core.DefaultConfig(), sender, fail, func(c *bots.PipelineConfig) { c.Owner, c.Batch = "first", 32 })
+			for _, ev := range scenario[:3] {
+				if err := first.Deliver(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := first.Drain(ctx); err == nil || !crashed() {
+				t.Fatalf("no crash: %v", err)
+			}
+			clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
+			second := buildPipeline(t, store, clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner = "second" })
+			if err := second.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			twice := 0
+			for key, n := range sender.calls {
+				if n > 1 {
+					twice++
+					if n > 2 {
+						t.Errorf("%s sent %d times", key, n)
+					}
+				}
+			}
+			if twice != 1 {
+				t.Fatalf("%d messages sent twice, want the one in flight at the crash", twice)
+			}
+		})
 	}
 }

@@ -184,6 +184,13 @@ func dialectOf(db *sql.DB) (string, error) {
 // Platform implements bots.Sender.
 func (a *Adapter) Platform() core.Platform { return Platform }
 
+// IdempotentSends implements bots.IdempotentSender: a message sent again
+// under the same outbox key reuses its transaction id, and the homeserver
+// (or the adapter's own record of sent keys) shows it once.
+func (a *Adapter) IdempotentSends() bool { return true }
+
+var _ bots.IdempotentSender = (*Adapter)(nil)
+
 // UserID returns the bot's Matrix user id. It waits until Run has logged in.
 func (a *Adapter) UserID() id.UserID {
 	<-a.ready

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +21,8 @@ const benchUsage = `Usage: entraide bench <subcommand> [flags]
 Subcommands:
   match   replay Stack Exchange event streams and report routing quality
   scale   build a synthetic corpus and report index build time, latency, heap
+  load    drive the real adapters through their fakes under load and check
+          that nothing is lost or duplicated
 
 Run "entraide bench <subcommand> --help" for the flags of a subcommand.
 `
@@ -35,6 +38,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchMatch(ctx, args[1:], stdout, stderr)
 	case "scale":
 		return runBenchScale(ctx, args[1:], stdout, stderr)
+	case "load":
+		return runBenchLoad(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, benchUsage)
 		return nil

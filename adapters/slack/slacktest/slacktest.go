@@ -138,6 +138,8 @@ type Post struct {
 	Metadata string
 	// Form holds every argument of the call.
 	Form url.Values
+	// At is when the fake accepted the message.
+	At time.Time
 }
 
 // File is a file the app uploaded and shared with
@@ -194,6 +196,7 @@ type Workspace struct {
 	seq          int // ids
 	tsSeq        int // message timestamps
 	limits       map[string]limit
+	latency      map[string]time.Duration
 	errs         map[string]string
 	openFailures int
 	uploads      map[string]*upload // by file id and by upload token
@@ -220,6 +223,7 @@ func New(t testing.TB) *Workspace {
 	w := &Workspace{
 		t:         t,
 		limits:    map[string]limit{},
+		latency:   map[string]time.Duration{},
 		errs:      map[string]string{},
 		uploads:   map[string]*upload{},
 		triggers:  map[string]string{},
@@ -312,6 +316,19 @@ func (w *Workspace) RateLimit(method string, n int, after time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.limits[method] = limit{n: n, after: after}
+}
+
+// SetLatency makes every call of a Web API method wait d before it is
+// answered, as a slow or distant Slack would; 0 ends it. Load and fault
+// tests use it to play slow consumers.
+func (w *Workspace) SetLatency(method string, d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if d <= 0 {
+		delete(w.latency, method)
+		return
+	}
+	w.latency[method] = d
 }
 
 // Fail makes Slack answer the error code (such as "channel_not_found" or

@@ -47,7 +47,15 @@ func (w *Workspace) serveAPI(rw http.ResponseWriter, r *http.Request) {
 	w.mu.Lock()
 	w.calls = append(w.calls, call)
 	idx := len(w.calls) - 1
+	delay := w.latency[method]
 	w.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if w.rateLimited(rw, method) {
 		return
 	}
@@ -123,7 +131,7 @@ func (w *Workspace) postMessage(rw http.ResponseWriter, call Call, idx int) {
 	w.calls[idx].TS = ts
 	w.posts = append(w.posts, Post{
 		Channel: ch, Thread: call.Form.Get("thread_ts"), TS: ts, Text: call.Form.Get("text"),
-		Blocks: call.Form.Get("blocks"), Metadata: call.Form.Get("metadata"), Form: call.Form,
+		Blocks: call.Form.Get("blocks"), Metadata: call.Form.Get("metadata"), Form: call.Form, At: time.Now(),
 	})
 	w.mu.Unlock()
 	reply(rw, map[string]any{"ok": true, "channel": ch, "ts": ts, "message": map[string]any{"type": "message", "text": call.Form.Get("text"), "ts": ts, "bot_id": BotID}})
