@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 
 	"entraide/adapters/console"
 	"entraide/adapters/feeds"
+	"entraide/adapters/leader"
 	"entraide/adapters/metrics"
 	"entraide/adapters/sqlstore"
 	"entraide/bots"
@@ -83,6 +85,9 @@ type config struct {
 	Access string
 	// MessagesRetention is how long delivery rows are kept.
 	MessagesRetention time.Duration
+	// LeaseTTL is how long a replica holds a platform's connection
+	// without renewing its lease.
+	LeaseTTL time.Duration
 }
 
 // setting is one configuration variable: its flag, environment variable and
@@ -125,6 +130,7 @@ func (c *config) settings() []setting {
 		{"retention-audit", "ENTRAIDE_RETENTION_AUDIT", "how long the audit log of accesses to pseudonymous askers is kept (0 keeps it)", (*daysValue)(&c.Network.Retention.Audit)},
 		{"retention-pseudonyms", "ENTRAIDE_RETENTION_PSEUDONYMS", "how long after a pseudonymous question closed the link to its author is kept (0 keeps it)", (*daysValue)(&c.Network.Retention.Pseudonyms)},
 		{"retention-messages", "ENTRAIDE_RETENTION_MESSAGES", "how long handled platform events, sent messages and done jobs are kept to recognise late duplicates", (*daysValue)(&c.MessagesRetention)},
+		{"lease-ttl", "ENTRAIDE_LEASE_TTL", "how long the replica that holds the Matrix, Discord or Slack Socket Mode connection keeps it without renewing its lease in the database (every third of it): another replica takes over that long after it died", (*durationValue)(&c.LeaseTTL)},
 		{"console-files-dir", "ENTRAIDE_CONSOLE_FILES_DIR", "directory where the console saves the files the bot sends, such as data exports (none when empty)", (*stringValue)(&c.Console.FilesDir)},
 		{"console-room", "ENTRAIDE_CONSOLE_ROOM", "console room of lines that name none", (*stringValue)(&c.Console.Room)},
 		{"log-level", "ENTRAIDE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
@@ -146,6 +152,7 @@ func defaultConfig() config {
 		DigestSchedule: "mon 09:00",
 
 		MessagesRetention: bots.DefaultPipelineConfig().Retention,
+		LeaseTTL:          leader.DefaultTTL,
 	}
 }
 
@@ -212,6 +219,9 @@ func (c *config) Validate() error {
 	}
 	if c.MessagesRetention != 0 && c.MessagesRetention < time.Hour {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_RETENTION_MESSAGES=%s: want at least 1h (duplicates arrive up to hours late), or 0 to keep everything", c.MessagesRetention))
+	}
+	if c.LeaseTTL < 3*time.Second || c.LeaseTTL > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("ENTRAIDE_LEASE_TTL=%s: want between 3s and 10m, such as 30s", c.LeaseTTL))
 	}
 	if _, err := feeds.ParseSources(c.Feeds, core.KindOffer); err != nil {
 		errs = append(errs, fmt.Errorf("ENTRAIDE_FEEDS: %v", err))
@@ -419,16 +429,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		// The pipeline is made after the adapters, which deliver to it.
 		var pipe *bots.Pipeline
 		inbox := bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return pipe.Deliver(ctx, ev) })
-		adapters, err := platforms(getenv, cfg.Bot, inbox, store, log)
+		plats, err := platforms(getenv, cfg.Bot, inbox, store, log)
 		if err != nil {
 			return fmt.Errorf("configuration: %w", err)
 		}
-		if len(adapters) > 0 {
-			senders := make([]bots.Sender, len(adapters))
+		if len(plats) > 0 {
+			senders := make([]bots.Sender, len(plats))
 			var names []core.Platform
-			for i, a := range adapters {
-				senders[i] = a
-				names = append(names, a.Platform())
+			for i, p := range plats {
+				senders[i] = p.sender
+				names = append(names, p.name)
 			}
 			obs, err := metrics.New(metrics.Config{Version: version, Platforms: names,
 				Backlog: store.Backlog, Questions: store.QuestionsByState, Log: log})
@@ -437,10 +447,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 			pcfg := pipelineConfig(store.Dialect(), cfg.MessagesRetention)
 			pcfg.Observer = obs
-			if pipe, err = bots.NewPipeline(store, bot, senders, core.SystemClock{}, pcfg, log, nil); err != nil {
+			if pipe, err = bots.NewPipeline(newSendingQueue(store, plats), bot, senders, core.SystemClock{}, pcfg, log, nil); err != nil {
 				return err
 			}
-			return serve(ctx, pipe, adapters, background(cfg, net, store, obs.Handler(), log), log)
+			lc := leasing{store: store, owner: leaseOwner(), ttl: cfg.LeaseTTL}
+			return serve(ctx, pipe, plats, lc, background(cfg, net, store, obs.Handler(), log), log)
 		}
 		log.Info("no platform configured: reading the console on standard input")
 		ctx, cancel := context.WithCancel(ctx)
@@ -479,22 +490,25 @@ func background(cfg config, net *core.Network, store *sqlstore.Store, metricsHan
 	return out
 }
 
-// platformAdapter is a chat platform entraide serves: it delivers what
-// people write to an inbox until its context ends, and sends messages.
-type platformAdapter interface {
-	bots.Sender
-	Run(ctx context.Context) error
-}
-
-// serve runs the pipeline and every adapter until ctx ends or one of them
-// fails, then stops them all.
-func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter, extra []runner, log *slog.Logger) error {
+// serve runs the pipeline, the work beside it and every platform's
+// connection, those with a lease only while this replica holds it, until
+// ctx ends or one of them fails; then it stops them all.
+func serve(ctx context.Context, pipe *bots.Pipeline, plats []platform, lc leasing, extra []runner, log *slog.Logger) error {
+	work := slices.Clone(extra)
+	var names []string
+	for _, p := range plats {
+		r, err := lc.connection(p, log)
+		if err != nil {
+			return err
+		}
+		work = append(work, r)
+		names = append(names, string(p.name))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, len(adapters)+len(extra)+1)
-	var names []string
+	errs := make(chan error, len(work)+1)
 	go func() { errs <- pipe.Run(ctx) }()
-	for _, r := range extra {
+	for _, r := range work {
 		go func() {
 			err := r.run(ctx)
 			if err != nil {
@@ -503,19 +517,9 @@ func serve(ctx context.Context, pipe *bots.Pipeline, adapters []platformAdapter,
 			errs <- err
 		}()
 	}
-	for _, a := range adapters {
-		names = append(names, string(a.Platform()))
-		go func() {
-			err := a.Run(ctx)
-			if err != nil {
-				err = fmt.Errorf("%s: %w", a.Platform(), err)
-			}
-			errs <- err
-		}()
-	}
-	log.Info("entraide is serving", "platforms", strings.Join(names, ","))
+	log.Info("entraide is serving", "platforms", strings.Join(names, ","), "replica", lc.owner)
 	var first error
-	for range len(adapters) + len(extra) + 1 {
+	for range len(work) + 1 {
 		err := <-errs
 		if err != nil && first == nil && ctx.Err() == nil {
 			first = err
