@@ -71,6 +71,12 @@ type Config struct {
 	// SessionDepth is the number of latest questions whose answerers count
 	// as currently active.
 	SessionDepth int
+	// TagHalfLife is the half-life, in answers recorded by the engine, of
+	// the recent tag activity feature.
+	TagHalfLife float64
+	// BurstHalfLife is the half-life, in hours of wall time, of the burst
+	// feature.
+	BurstHalfLife float64
 
 	// WText weights BM25 relevance over the questions an expert answered.
 	WText float64
@@ -91,31 +97,49 @@ type Config struct {
 	WHour float64
 	// WAsker weights earlier answers given to the same asker.
 	WAsker float64
+	// WTagRecent weights the log of the expert's recent answers on the
+	// question's tags, decaying with TagHalfLife.
+	WTagRecent float64
+	// WReciprocity weights earlier answers the asker gave to the expert's
+	// own questions.
+	WReciprocity float64
+	// WBurst weights the log of the expert's answers of the last hours
+	// (decaying with BurstHalfLife); it is subtracted: given how recently
+	// the expert was seen, one who has just answered many questions is a
+	// little less likely to take one more.
+	WBurst float64
 
 	// DefaultLang is the language assumed when a text gives no clear sign.
 	DefaultLang string
 }
 
 // DefaultConfig returns the parameters used when a Config field is zero.
-// The weights were first fitted by a leave-one-site-out listwise logistic
-// regression on the developer replay streams, then refined by a short
-// coordinate ascent and rounded; they are meant to generalise across
-// communities rather than to fit one.
+// The weights are those of a listwise logistic regression (softmax over the
+// candidates of each question) fitted on the developer replay streams and
+// rounded; the same model fitted on six sites and scored on the seventh
+// does as well, so they are meant to generalise across communities rather
+// than to fit one. There is no declared profile in the replay: WProfile
+// keeps the weight of the answer text it mirrors.
 func DefaultConfig() Config {
 	return Config{
 		K1:               1.6,
 		B:                0.75,
 		ActivityHalfLife: 25,
 		SessionDepth:     5,
-		WText:            1.0,
-		WAnswerText:      1.5,
-		WProfile:         1.5,
-		WTag:             3,
-		WActivity:        0.7,
-		WSeen:            0.23,
-		WSession:         0.2,
-		WHour:            0.18,
-		WAsker:           0.2,
+		TagHalfLife:      50,
+		BurstHalfLife:    6,
+		WText:            1.15,
+		WAnswerText:      1.05,
+		WProfile:         1.05,
+		WTag:             1.0,
+		WActivity:        0.47,
+		WSeen:            0.26,
+		WSession:         0.3,
+		WHour:            0.13,
+		WAsker:           0.12,
+		WTagRecent:       0.125,
+		WReciprocity:     0.35,
+		WBurst:           0.064,
 		DefaultLang:      DefaultLang,
 	}
 }
@@ -142,6 +166,17 @@ func (c Config) withDefaults() Config {
 	pos(&c.WSession, d.WSession)
 	pos(&c.WHour, d.WHour)
 	pos(&c.WAsker, d.WAsker)
+	pos(&c.WTagRecent, d.WTagRecent)
+	pos(&c.WReciprocity, d.WReciprocity)
+	pos(&c.WBurst, d.WBurst)
+	pos(&c.TagHalfLife, d.TagHalfLife)
+	pos(&c.BurstHalfLife, d.BurstHalfLife)
+	if c.TagHalfLife == 0 {
+		c.TagHalfLife = d.TagHalfLife
+	}
+	if c.BurstHalfLife == 0 {
+		c.BurstHalfLife = d.BurstHalfLife
+	}
 	if c.ActivityHalfLife == 0 {
 		c.ActivityHalfLife = d.ActivityHalfLife
 	}
@@ -162,6 +197,7 @@ func (c Config) withDefaults() Config {
 // collector need not scan hundreds of thousands of them.
 type person struct {
 	logAct     float64 // log of the sum of exp(i*ln2/halfLife) over answer indexes i
+	logBurst   float64 // log of the sum of exp(day*ln2/burstHalfLife) over answer days
 	seenDay    float64 // day of the latest question or answer
 	profileGen uint32
 	profileLen float32
@@ -170,6 +206,7 @@ type person struct {
 	ansLen     float32 // tokens of the person's own answers
 	hours      int32   // index in Engine.hours, -1 before the first answer
 	helpedBy   int32   // head of the answerers who helped them in Engine.aids, -1 if none
+	gave       int32   // head of the askers they answered in Engine.gifts, -1 if none
 	hasProfile bool
 }
 
@@ -194,6 +231,11 @@ type question struct {
 	resolved bool
 }
 
+// gift is one answer given to asker, in the answerer's list, newest first.
+type gift struct {
+	asker, next int32
+}
+
 // ansLink is one answerer of a question, in a per-question linked list.
 type ansLink struct {
 	who, next int32
@@ -203,8 +245,10 @@ type ansLink struct {
 // for concurrent use: Rank and Similar take a read lock, updates a write
 // lock.
 type Engine struct {
-	cfg      Config
-	actScale float64 // ln2 / ActivityHalfLife
+	cfg        Config
+	actScale   float64 // ln2 / ActivityHalfLife
+	tagScale   float64 // ln2 / TagHalfLife
+	burstScale float64 // ln2 / BurstHalfLife, per day
 
 	mu        sync.RWMutex
 	terms     map[string]uint32
@@ -233,6 +277,7 @@ type Engine struct {
 	tagArena []uint32
 	ansLinks []ansLink
 	aids     []aid
+	gifts    []gift
 
 	// qPost: term -> questions containing it (ascending question index).
 	qPost []qList
@@ -267,6 +312,9 @@ type Engine struct {
 type postings struct {
 	ids []int32
 	tf  []uint16
+	// at is the log of the recency-weighted count of each posting: the
+	// sum of exp(i*ln2/TagHalfLife) over the indexes i of its answers.
+	at []float64
 	// merged is the length of the prefix where each id appears once, as
 	// left by Compact (person postings only).
 	merged int
@@ -291,12 +339,14 @@ const maxAnswerTerms = 24
 func NewEngine(cfg Config) *Engine {
 	c := cfg.withDefaults()
 	return &Engine{
-		cfg:      c,
-		actScale: math.Ln2 / c.ActivityHalfLife,
-		terms:    map[string]uint32{},
-		tags:     map[string]uint32{},
-		seed:     maphash.MakeSeed(),
-		pruneMin: 4096,
+		cfg:        c,
+		actScale:   math.Ln2 / c.ActivityHalfLife,
+		tagScale:   math.Ln2 / c.TagHalfLife,
+		burstScale: math.Ln2 / (c.BurstHalfLife / 24),
+		terms:      map[string]uint32{},
+		tags:       map[string]uint32{},
+		seed:       maphash.MakeSeed(),
+		pruneMin:   4096,
 	}
 }
 
@@ -314,7 +364,7 @@ func (e *Engine) personIdx(id string) int32 {
 		return i
 	}
 	i := int32(len(e.people))
-	e.people = append(e.people, person{logAct: math.Inf(-1), seenDay: math.Inf(-1), hours: -1, helpedBy: -1})
+	e.people = append(e.people, person{logAct: math.Inf(-1), logBurst: math.Inf(-1), seenDay: math.Inf(-1), hours: -1, helpedBy: -1, gave: -1})
 	e.personIDs = append(e.personIDs, id)
 	e.byID.insert(h, i, func(i int32) uint64 { return maphash.String(e.seed, e.personIDs[i]) })
 	return i
@@ -726,6 +776,8 @@ func (e *Engine) addAnswerLocked(a Answer, body analysed) {
 	}
 	p.nAns++
 	p.logAct = logAddExp(p.logAct, float64(e.nAnswers)*e.actScale)
+	p.logBurst = logAddExp(p.logBurst, day*e.burstScale)
+	tagAt := float64(e.nAnswers) * e.tagScale
 	e.nAnswers++
 	p.seenDay = math.Max(p.seenDay, day)
 	if p.hours < 0 {
@@ -766,6 +818,8 @@ func (e *Engine) addAnswerLocked(a Answer, body analysed) {
 	q.firstAns = int32(len(e.ansLinks) - 1)
 	if q.author != ui {
 		e.addAid(q.author, ui)
+		e.gifts = append(e.gifts, gift{asker: q.author, next: p.gave})
+		p.gave = int32(len(e.gifts) - 1)
 	}
 	if q.nTerms > 0 {
 		if p.docLen == 0 {
@@ -784,6 +838,7 @@ func (e *Engine) addAnswerLocked(a Answer, body analysed) {
 		t := e.tagArena[j]
 		e.tPost[t].ids = append(e.tPost[t].ids, ui)
 		e.tPost[t].tf = append(e.tPost[t].tf, 1)
+		e.tPost[t].at = append(e.tPost[t].at, tagAt)
 		e.tagAnswers[t]++
 	}
 }
@@ -836,6 +891,7 @@ func (e *Engine) Compact() {
 	e.tagArena = slices.Clone(e.tagArena)
 	e.ansLinks = slices.Clone(e.ansLinks)
 	e.aids = slices.Clone(e.aids)
+	e.gifts = slices.Clone(e.gifts)
 	e.qs = slices.Clone(e.qs)
 	e.people = slices.Clone(e.people)
 	e.personIDs = slices.Clone(e.personIDs)
@@ -855,38 +911,41 @@ func sortByCount(p *postings) {
 		}
 		return int(p.ids[a]) - int(p.ids[b])
 	})
-	ids, tf := make([]int32, len(order)), make([]uint16, len(order))
+	ids, tf, at := make([]int32, len(order)), make([]uint16, len(order)), make([]float64, len(order))
 	for j, o := range order {
-		ids[j], tf[j] = p.ids[o], p.tf[o]
+		ids[j], tf[j], at[j] = p.ids[o], p.tf[o], p.at[o]
 	}
-	p.ids, p.tf = ids, tf
+	p.ids, p.tf, p.at = ids, tf, at
 }
 
-// mergePostings sums the frequencies of repeated ids (saturating) and
-// returns exactly sized lists ordered by id.
+// mergePostings sums the frequencies (saturating) and the recency-weighted
+// counts of repeated ids and returns exactly sized lists ordered by id.
 func mergePostings(p postings) postings {
 	if len(p.ids) == 0 {
 		return postings{}
 	}
-	type pair struct {
+	type entry struct {
 		id int32
 		tf uint16
+		at float64
 	}
-	ps := make([]pair, len(p.ids))
+	ps := make([]entry, len(p.ids))
 	for j := range p.ids {
-		ps[j] = pair{p.ids[j], p.tf[j]}
+		ps[j] = entry{p.ids[j], p.tf[j], p.at[j]}
 	}
-	slices.SortFunc(ps, func(a, b pair) int { return int(a.id) - int(b.id) })
-	out := postings{ids: make([]int32, 0, len(ps)), tf: make([]uint16, 0, len(ps))}
+	slices.SortFunc(ps, func(a, b entry) int { return int(a.id) - int(b.id) })
+	out := postings{ids: make([]int32, 0, len(ps)), tf: make([]uint16, 0, len(ps)), at: make([]float64, 0, len(ps))}
 	for _, x := range ps {
 		if n := len(out.ids); n > 0 && out.ids[n-1] == x.id {
 			out.tf[n-1] = clampTF(int(out.tf[n-1]) + int(x.tf))
+			out.at[n-1] = logAddExp(out.at[n-1], x.at)
 			continue
 		}
 		out.ids = append(out.ids, x.id)
 		out.tf = append(out.tf, x.tf)
+		out.at = append(out.at, x.at)
 	}
-	return postings{ids: slices.Clone(out.ids), tf: slices.Clone(out.tf), merged: len(out.ids)}
+	return postings{ids: slices.Clone(out.ids), tf: slices.Clone(out.tf), at: slices.Clone(out.at), merged: len(out.ids)}
 }
 
 // MarkResolved marks a question as resolved, so that Similar can restrict

@@ -255,7 +255,8 @@ func TestCompactKeepsRanking(t *testing.T) {
 		e.AddAnswer(Answer{ID: "a-late", QuestionID: "late", Author: "alice", Body: "budget", At: t0.AddDate(0, 0, 9)})
 	}
 	for _, title := range []string{"marché public", "budget primitif commune", "télétravail agent"} {
-		q := Query{Title: title, Author: "u9", At: t0.AddDate(0, 0, 10)}
+		// Tags exercise the merged tag postings and their recency.
+		q := Query{Title: title, Author: "u9", At: t0.AddDate(0, 0, 10), Tags: []string{"marchés-publics", "finances"}}
 		ra, rb := a.Rank(q, 0), b.Rank(q, 0)
 		if len(ra) != len(rb) {
 			t.Fatalf("%q: %v vs %v", title, ra, rb)
@@ -265,5 +266,74 @@ func TestCompactKeepsRanking(t *testing.T) {
 				t.Errorf("%q: rank %d: %v before Compact, %v after", title, i, ra[i], rb[i])
 			}
 		}
+	}
+}
+
+// TestRankBehaviourFeatures checks each behavioural feature alone (every
+// other weight disabled): the candidate with the signal ranks first.
+func TestRankBehaviourFeatures(t *testing.T) {
+	only := func(set func(c *Config)) Config {
+		c := Config{WText: -1, WAnswerText: -1, WProfile: -1, WTag: -1, WActivity: -1, WSeen: -1,
+			WSession: -1, WHour: -1, WAsker: -1, WTagRecent: -1, WReciprocity: -1, WBurst: -1}
+		set(&c)
+		return c
+	}
+	tests := []struct {
+		name  string
+		cfg   Config
+		query Query
+		want  string // first
+		other string // ranked after want
+	}{
+		{
+			// ann answered bob's question: bob may return the favour.
+			name:  "reciprocity",
+			cfg:   only(func(c *Config) { c.WReciprocity = 0.35 }),
+			query: Query{Title: "question", Author: "ann", At: t0.Add(30 * 24 * time.Hour)},
+			want:  "bob", other: "carl",
+		},
+		{
+			// bob answered tag "y" more, and more recently, than carl.
+			name:  "recent tag answers",
+			cfg:   only(func(c *Config) { c.WTagRecent = 0.125 }),
+			query: Query{Title: "question", Tags: []string{"y"}, Author: "zoe", At: t0.Add(30 * 24 * time.Hour)},
+			want:  "bob", other: "carl",
+		},
+		{
+			// carl answered three questions in the last hours, bob none.
+			name:  "burst",
+			cfg:   only(func(c *Config) { c.WBurst = 0.064 }),
+			query: Query{Title: "question", Author: "zoe", At: t0.Add(20*24*time.Hour + 4*time.Hour)},
+			want:  "bob", other: "carl",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEngine(tt.cfg)
+			add := func(id, asker string, tags []string, day float64, answerers ...string) {
+				at := t0.Add(time.Duration(day * 24 * float64(time.Hour)))
+				e.AddQuestion(Question{ID: id, Author: asker, Title: "question " + id, Tags: tags, At: at})
+				for i, a := range answerers {
+					e.AddAnswer(Answer{ID: id + "-" + a, QuestionID: id, Author: a, Body: "answer", At: at.Add(time.Duration(i+1) * time.Minute)})
+				}
+			}
+			add("q0", "erin", []string{"y"}, 0, "bob", "carl")
+			add("q1", "bob", []string{"x"}, 1, "ann")
+			add("q2", "erin", []string{"x"}, 2, "carl")
+			add("q3", "dan", []string{"y"}, 10, "bob")
+			add("q4", "dan", []string{"z"}, 20, "carl")
+			add("q5", "dan", []string{"z"}, 20.05, "carl")
+			add("q6", "dan", []string{"z"}, 20.1, "carl")
+			add("q7", "erin", []string{"w"}, 0.5, "bob")
+			pos := map[string]int{}
+			for i, r := range e.Rank(tt.query, 0) {
+				pos[r.ID] = i
+			}
+			w, okW := pos[tt.want]
+			o, okO := pos[tt.other]
+			if !okW || !okO || w > o {
+				t.Errorf("ranking %v: want %s before %s", e.Rank(tt.query, 0), tt.want, tt.other)
+			}
+		})
 	}
 }

@@ -15,6 +15,8 @@ type scratch struct {
 	ans     []float64 // per person: BM25 over own answers
 	prof    []float64 // per person: BM25 over the declared profile
 	tag     []float64 // per person: tag affinity
+	tagAt   []float64 // per person: recency-weighted answers on the tags
+	recip   []float64 // per person: answers the asker gave them
 	stamp   []uint32  // per person: == epoch when in cands
 	epoch   uint32
 	termHit []int32 // persons touched by the current term
@@ -40,6 +42,8 @@ func (e *Engine) getScratch() *scratch {
 		s.ans = make([]float64, n)
 		s.prof = make([]float64, n)
 		s.tag = make([]float64, n)
+		s.tagAt = make([]float64, n)
+		s.recip = make([]float64, n)
 		s.stamp = make([]uint32, n)
 		s.epoch = 0
 	}
@@ -56,7 +60,7 @@ func (e *Engine) getScratch() *scratch {
 
 func (e *Engine) putScratch(s *scratch) {
 	for _, i := range s.cands {
-		s.text[i], s.ans[i], s.prof[i], s.tag[i] = 0, 0, 0, 0
+		s.text[i], s.ans[i], s.prof[i], s.tag[i], s.tagAt[i], s.recip[i] = 0, 0, 0, 0, 0, 0
 	}
 	s.cands = s.cands[:0]
 	s.termHit = s.termHit[:0]
@@ -179,7 +183,9 @@ func (e *Engine) personBM25(s *scratch, qterms []queryTerm, post []pList, idfN f
 // and over their declared profile (each divided by its best value for this
 // query), tag affinity, the log of an activity count decaying with a
 // half-life counted in answers, hours since last activity, answers to the
-// latest questions, hour-of-day habit and earlier help given to the asker.
+// latest questions, hour-of-day habit, earlier help given to the asker and
+// received from them, recent answers on the question's tags, and a burst
+// of answers in the last hours.
 func (e *Engine) Rank(q Query, k int) []Scored {
 	toks := e.questionTerms(q.Title, q.Body, q.Tags, q.Lang)
 	e.mu.RLock()
@@ -219,7 +225,8 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 			}
 		}
 	}
-	if c.WTag > 0 {
+	tagClock := float64(e.nAnswers) * e.tagScale
+	if c.WTag > 0 || c.WTagRecent > 0 {
 		var seen []uint32
 		for _, t := range q.Tags {
 			id, ok := e.tags[normTag(t)]
@@ -233,6 +240,11 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 				for j := lo; j < hi; j++ {
 					s.add(p.ids[j])
 					s.tag[p.ids[j]] += inc * float64(p.tf[j])
+					// Answers older than 29 half-lives add under 1e-8: no
+					// exp for them.
+					if d := p.at[j] - tagClock; c.WTagRecent > 0 && d > -20 {
+						s.tagAt[p.ids[j]] += math.Exp(d)
+					}
 				}
 			}
 			if p.merged > tagTop {
@@ -263,6 +275,16 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 		}
 	}
 	s.aids = helpedBy[:0]
+	// The people the asker answered (in the asker's latest answers) may
+	// return the favour.
+	if asker >= 0 && c.WReciprocity > 0 {
+		n := 0
+		for j := e.people[asker].gave; j >= 0 && n < reciprocityDepth; j = e.gifts[j].next {
+			s.add(e.gifts[j].asker)
+			s.recip[e.gifts[j].asker]++
+			n++
+		}
+	}
 
 	// Small communities are scored exhaustively (cheap and exact); large
 	// ones only from the postings and the latest answerers.
@@ -353,6 +375,17 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 				break
 			}
 		}
+		if s.recip[ui] > 0 {
+			score += c.WReciprocity * math.Log1p(s.recip[ui])
+		}
+		// Both are 0 for an expert with no such answers; a burst weighing
+		// under 1e-8 (its answers older than 29 half-lives) is skipped.
+		if s.tagAt[ui] > 0 {
+			score += c.WTagRecent * math.Log1p(s.tagAt[ui]/0.01)
+		}
+		if d := p.logBurst - now*e.burstScale; d > -20 {
+			score -= c.WBurst * math.Log1p(math.Exp(d)/1e-3)
+		}
 		cs[j].score = score
 	}
 	cs = topK(cs, k, func(a, b cand) bool {
@@ -374,6 +407,10 @@ func (e *Engine) Rank(q Query, k int) []Scored {
 // longPostings is the length above which a common query term is skipped
 // by the expert text features once two rarer terms have been scored.
 const longPostings = 4000
+
+// reciprocityDepth is the number of the asker's latest answers that the
+// reciprocity feature looks at, which bounds its cost for prolific askers.
+const reciprocityDepth = 1024
 
 // exhaustiveBelow is the number of candidates under which Rank scores them
 // all.
