@@ -451,12 +451,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 				return err
 			}
 			lc := leasing{store: store, owner: leaseOwner(), ttl: cfg.LeaseTTL}
-			return serve(ctx, pipe, plats, lc, background(cfg, net, store, obs.Handler(), log), log)
+			return serve(ctx, pipe, plats, lc, background(cfg, net, router, store, obs.Handler(), log), log)
 		}
 		log.Info("no platform configured: reading the console on standard input")
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		for _, r := range background(cfg, net, store, nil, log) {
+		for _, r := range background(cfg, net, router, store, nil, log) {
 			go func() {
 				if err := r.run(ctx); err != nil && ctx.Err() == nil {
 					log.Error(r.name+" stopped", "err", err)
@@ -475,8 +475,12 @@ type runner struct {
 
 // background returns the work cfg asks for besides the platforms: importing
 // feeds and calendars, serving calendars over HTTP.
-func background(cfg config, net *core.Network, store *sqlstore.Store, metricsHandler http.Handler, log *slog.Logger) []runner {
+func background(cfg config, net *core.Network, router core.Router, store *sqlstore.Store, metricsHandler http.Handler, log *slog.Logger) []runner {
 	var out []runner
+	if r, ok := router.(*match.Router); ok {
+		// Erasures and linked accounts rebuild the matching index.
+		out = append(out, runner{"matching index", r.Run})
+	}
 	offers, _ := feeds.ParseSources(cfg.Feeds, core.KindOffer)
 	calendars, _ := feeds.ParseSources(cfg.Calendars, core.KindEvent)
 	if sources := append(offers, calendars...); len(sources) > 0 {

@@ -229,6 +229,9 @@ type question struct {
 	nTerms   uint16
 	nTags    uint8
 	resolved bool
+	// hidden questions were erased: Similar never returns them, until a
+	// rebuild of the index drops them for good.
+	hidden bool
 }
 
 // gift is one answer given to asker, in the answerer's list, newest first.
@@ -955,6 +958,19 @@ func (e *Engine) MarkResolved(questionID string) {
 	defer e.mu.Unlock()
 	if qi := e.lookupQuestion(questionID); qi >= 0 {
 		e.qs[qi].resolved = true
+	}
+}
+
+// Hide keeps questions out of Similar's results from now on: their text
+// was erased. Their terms stay in the index until it is rebuilt from the
+// store (Router.Rebuild).
+func (e *Engine) Hide(questionIDs []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range questionIDs {
+		if qi := e.lookupQuestion(id); qi >= 0 {
+			e.qs[qi].hidden = true
+		}
 	}
 }
 

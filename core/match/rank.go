@@ -605,7 +605,7 @@ func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fi
 	}
 	hits := s.hits[:0]
 	for _, qi := range s.qhit {
-		if !resolvedOnly || e.qs[qi].resolved {
+		if q := &e.qs[qi]; !q.hidden && (!resolvedOnly || q.resolved) {
 			hits = append(hits, hit{qi, s.qacc[qi]})
 		}
 	}
@@ -624,7 +624,7 @@ func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fi
 	}
 	if fill {
 		for qi := len(e.qs) - 1; qi >= 0; qi-- {
-			if s.qacc[qi] == 0 && (!resolvedOnly || e.qs[qi].resolved) {
+			if q := &e.qs[qi]; s.qacc[qi] == 0 && !q.hidden && (!resolvedOnly || q.resolved) {
 				s.results = append(s.results, Scored{ID: e.qIDs.str(int32(qi))})
 			}
 		}
