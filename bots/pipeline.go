@@ -20,8 +20,12 @@ type PipelineConfig struct {
 	// Lease is how long a claimed event or message stays with this process
 	// before another may take it over.
 	Lease time.Duration
-	// Batch is how many events or messages are claimed at once.
+	// Batch is how many events or jobs are claimed at once.
 	Batch int
+	// SendBatch is how many messages are claimed at once; zero means four
+	// times Batch, since an event often causes several messages (a
+	// question, its acknowledgement and a request to each expert).
+	SendBatch int
 	// MaxAttempts is how many times an event is handled, or a message
 	// sent, before it is set aside as failed.
 	MaxAttempts int
@@ -107,7 +111,10 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 	if cfg.Workers == 0 {
 		cfg.Workers = 1
 	}
-	if cfg.Lease <= 0 || cfg.Batch <= 0 || cfg.MaxAttempts <= 0 || cfg.Poll <= 0 || cfg.Workers < 0 {
+	if cfg.SendBatch == 0 {
+		cfg.SendBatch = 4 * cfg.Batch
+	}
+	if cfg.Lease <= 0 || cfg.Batch <= 0 || cfg.SendBatch < 0 || cfg.MaxAttempts <= 0 || cfg.Poll <= 0 || cfg.Workers < 0 {
 		return nil, fmt.Errorf("bots: pipeline: lease, batch, attempts and poll must be positive: %+v", cfg)
 	}
 	if clock == nil {
@@ -610,7 +617,7 @@ func backoff(attempts int) time.Duration {
 }
 
 func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
-	items, err := p.queue.ClaimOutgoing(ctx, p.cfg.Owner, p.platforms, p.cfg.Batch, p.cfg.Lease, p.clock.Now())
+	items, err := p.queue.ClaimOutgoing(ctx, p.cfg.Owner, p.platforms, p.cfg.SendBatch, p.cfg.Lease, p.clock.Now())
 	if err != nil {
 		return 0, fmt.Errorf("bots: pipeline: %w", err)
 	}

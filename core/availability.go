@@ -80,37 +80,33 @@ func (n *Network) routeMore(ctx context.Context, tx Store, q Question, limit int
 	for p := range asked {
 		excluded[p] = true
 	}
-	var experts []Person
-	// The budget is read before the expert's row is locked; another
-	// process may spend it meanwhile. An expert found full once locked is
-	// replaced by the next best, for a few rounds.
-	for round := 0; round <= limit+1 && len(experts) < limit; round++ {
-		ids, err := n.router.Route(ctx, tx, q, limit-len(experts), func(p PersonID) bool { return !excluded[p] && budget(p) })
+	var ids []PersonID
+	// The budget is read before the routings are stored, which checks it
+	// again; another process may spend it meanwhile. An expert found full
+	// then is replaced by the next best, for a few rounds.
+	for round := 0; round <= limit+1 && len(ids) < limit; round++ {
+		candidates, err := n.router.Route(ctx, tx, q, limit-len(ids), func(p PersonID) bool { return !excluded[p] && budget(p) })
 		if err != nil {
 			return nil, fmt.Errorf("route: %w", err)
 		}
-		full := false
-		for _, pid := range ids {
-			excluded[pid] = true
-			if err := tx.LockExpert(ctx, pid); err != nil {
-				return nil, err
-			}
-			if !budget(pid) {
-				full = true
-				continue
-			}
-			if err := tx.AddRouting(ctx, Routing{Question: q.ID, Expert: pid, Status: RoutingAsked, RoutedAt: now}); err != nil {
-				return nil, err
-			}
-			p, err := tx.Person(ctx, pid)
-			if err != nil {
-				return nil, err
-			}
-			experts = append(experts, p)
-		}
-		if !full {
+		if len(candidates) == 0 {
 			break
 		}
+		for _, pid := range candidates {
+			excluded[pid] = true
+		}
+		routed, err := tx.AddRoutingsWithinBudget(ctx, q.ID, candidates, now, now.Add(-24*time.Hour), n.cfg.DailyBudget)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, routed...)
+		if len(routed) == len(candidates) {
+			break
+		}
+	}
+	experts, err := tx.People(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	if len(experts) > 0 && q.State == StateOpen {
 		if _, err := advance(ctx, tx, q.ID, StateRouted, now); err != nil {

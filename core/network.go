@@ -234,52 +234,67 @@ func (n *Network) AskWith(ctx context.Context, asker Identity, displayName, text
 		return Asked{}, fmt.Errorf("core: ask: route: %w", err)
 	}
 	var experts []Person
-	for _, id := range ids {
-		p, err := n.store.Person(ctx, id)
-		if err != nil {
-			return Asked{}, fmt.Errorf("core: ask: expert %d: %w", id, err)
-		}
-		experts = append(experts, p)
-	}
 	err = n.store.InTx(ctx, func(tx Store) error {
+		// A question with experts to go to is stored as routed at once,
+		// and set back to open in the rare case that none of them can be
+		// asked any more.
+		if len(ids) > 0 {
+			if err := q.Transition(StateRouted, now); err != nil {
+				return err
+			}
+		}
 		var err error
 		if q, err = tx.CreateQuestion(ctx, q); err != nil {
 			return err
 		}
-		// Budgets are checked again under a lock on each expert: two
-		// processes routing at once must not both take an expert's last
-		// slot.
-		eligible := n.eligible(ctx, tx, person.ID, now)
-		kept := experts[:0]
-		for _, e := range experts {
-			if err := tx.LockExpert(ctx, e.ID); err != nil {
-				return err
-			}
-			if !eligible(e.ID) {
-				continue
-			}
-			if err := tx.AddRouting(ctx, Routing{Question: q.ID, Expert: e.ID, Status: RoutingAsked, RoutedAt: now}); err != nil {
-				return err
-			}
-			kept = append(kept, e)
-		}
-		experts = kept
 		if err := tx.ScheduleJob(ctx, EscalationJob(q.ID, 1, now.Add(n.cfg.EscalateAfter))); err != nil {
 			return err
 		}
-		if len(experts) == 0 {
+		if len(ids) == 0 {
 			return nil
 		}
-		if err := tx.SetQuestionState(ctx, q.ID, StateOpen, StateRouted, now); err != nil {
+		candidates, err := tx.People(ctx, ids)
+		if err != nil {
 			return err
 		}
-		return q.Transition(StateRouted, now)
+		// Budgets are checked again as the routings are stored, one
+		// process at a time per expert: two processes routing at once
+		// must not both take an expert's last slot. The store does it
+		// last, so that its locks are held the shortest time.
+		routed, err := tx.AddRoutingsWithinBudget(ctx, q.ID, ids, now, now.Add(-24*time.Hour), n.cfg.DailyBudget)
+		if err != nil {
+			return err
+		}
+		experts = keepPeople(candidates, routed)
+		if len(experts) > 0 {
+			return nil
+		}
+		if err := tx.SetQuestionState(ctx, q.ID, StateRouted, StateOpen, now); err != nil {
+			return err
+		}
+		q.State = StateOpen
+		return nil
 	})
 	if err != nil {
 		return Asked{}, fmt.Errorf("core: ask: %w", err)
 	}
 	n.tell(func(l Learner) { l.QuestionAsked(q) })
 	return Asked{Question: q, Asker: person, Experts: experts}, nil
+}
+
+// keepPeople returns the people whose ids are in ids, in the order of ids.
+func keepPeople(people []Person, ids []PersonID) []Person {
+	byID := make(map[PersonID]Person, len(people))
+	for _, p := range people {
+		byID[p.ID] = p
+	}
+	out := make([]Person, 0, len(ids))
+	for _, id := range ids {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // eligible returns the filter that keeps the asker, unavailable experts and

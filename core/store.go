@@ -22,6 +22,9 @@ type Store interface {
 	EnsurePerson(ctx context.Context, id Identity, displayName string, at time.Time) (Person, error)
 	// Person returns a person by id.
 	Person(ctx context.Context, id PersonID) (Person, error)
+	// People returns the people with the given ids, in that order, in one
+	// read; an id of nobody fails with ErrNotFound.
+	People(ctx context.Context, ids []PersonID) ([]Person, error)
 	// PersonByIdentity returns the person behind an identity.
 	PersonByIdentity(ctx context.Context, id Identity) (Person, error)
 	// SetPersonLang records a person's preferred language.
@@ -66,6 +69,14 @@ type Store interface {
 	// AddRouting records that a question was sent to an expert. Routing the
 	// same question to the same expert twice fails with ErrConflict.
 	AddRouting(ctx context.Context, r Routing) error
+	// AddRoutingsWithinBudget records, in one go, that question q was sent
+	// at at to those of experts who are in the directory and were sent
+	// fewer questions at or after since than their daily budget (their
+	// own, or defaultBudget when they set none), and returns them in the
+	// order given. Budgets hold across concurrent calls and processes:
+	// each expert's routings are counted one transaction at a time.
+	// Routing q to one of them twice fails with ErrConflict.
+	AddRoutingsWithinBudget(ctx context.Context, q QuestionID, experts []PersonID, at, since time.Time, defaultBudget int) ([]PersonID, error)
 	// Routings returns who a question was sent to, in routing order.
 	Routings(ctx context.Context, q QuestionID) ([]Routing, error)
 	// PendingRoutings returns the routings of an expert that are still

@@ -102,15 +102,17 @@ func (s *Store) DeleteExpert(ctx context.Context, id core.PersonID) error {
 	return nil
 }
 
+const queryExpertLoad = `SELECT person_id, organisation, available, away_until, daily_budget, quiet_from, quiet_to, updated_at,
+	(SELECT COUNT(*) FROM routings WHERE expert_id = ? AND routed_at >= ?) AS routed
+	FROM experts WHERE person_id = ?`
+
 // ExpertLoad implements core.Store.
 func (s *Store) ExpertLoad(ctx context.Context, id core.PersonID, since time.Time) (core.Expert, int, error) {
 	var r struct {
 		expertRow
 		Count int `db:"routed"`
 	}
-	err := s.get(ctx, &r, `SELECT person_id, organisation, available, away_until, daily_budget, quiet_from, quiet_to, updated_at,
-		(SELECT COUNT(*) FROM routings WHERE expert_id = ? AND routed_at >= ?) AS routed
-		FROM experts WHERE person_id = ?`, int64(id), ts(since), int64(id))
+	err := s.get(ctx, &r, queryExpertLoad, int64(id), ts(since), int64(id))
 	if err != nil {
 		return core.Expert{}, 0, notFound(err, fmt.Sprintf("sqlstore: load of expert %d", id))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"entraide/core"
@@ -33,6 +34,8 @@ func (r personRow) person() core.Person {
 const selectPerson = `SELECT p.id, COALESCE(i.platform, '') AS platform, COALESCE(i.user_id, '') AS user_id,
 	p.display_name, p.lang, p.created_at FROM people p LEFT JOIN identities i ON i.person_id = p.id`
 
+const queryPersonByIdentity = selectPerson + " WHERE i.platform = ? AND i.user_id = ?"
+
 // EnsurePerson implements core.Store.
 func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName string, at time.Time) (core.Person, error) {
 	if err := id.Validate(); err != nil {
@@ -49,6 +52,7 @@ func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName 
 					return fmt.Errorf("rename: %w", err)
 				}
 				p.DisplayName = displayName
+				t.reads.keepPerson(id, p)
 			}
 			return nil
 		}
@@ -65,6 +69,7 @@ func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName 
 			return fmt.Errorf("insert identity: %w", err)
 		}
 		p = core.Person{ID: core.PersonID(pid), Identity: id, DisplayName: displayName, CreatedAt: ts(at)}
+		t.reads.keepPerson(id, p)
 		return nil
 	})
 	if err != nil && isUniqueViolation(err) && !s.inTx {
@@ -86,13 +91,87 @@ func (s *Store) Person(ctx context.Context, id core.PersonID) (core.Person, erro
 	return r.person(), nil
 }
 
-// PersonByIdentity implements core.Store.
+// PersonByIdentity implements core.Store. In a transaction, a person read
+// once is read again from memory until the transaction writes to people
+// or identities.
 func (s *Store) PersonByIdentity(ctx context.Context, id core.Identity) (core.Person, error) {
+	if p, ok := s.reads.person(id); ok {
+		return p, nil
+	}
 	var r personRow
-	if err := s.get(ctx, &r, selectPerson+" WHERE i.platform = ? AND i.user_id = ?", string(id.Platform), id.User); err != nil {
+	if err := s.get(ctx, &r, queryPersonByIdentity, string(id.Platform), id.User); err != nil {
 		return core.Person{}, notFound(err, "sqlstore: person "+id.String())
 	}
-	return r.person(), nil
+	p := r.person()
+	s.reads.keepPerson(id, p)
+	return p, nil
+}
+
+// People implements core.Store.
+func (s *Store) People(ctx context.Context, ids []core.PersonID) ([]core.Person, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = int64(id)
+	}
+	var rows []personRow
+	if err := s.selectAll(ctx, &rows, selectPerson+" WHERE p.id IN (?"+strings.Repeat(", ?", len(ids)-1)+")"+
+		" ORDER BY p.id, i.preferred DESC, i.platform, i.user_id", args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: people %v: %w", ids, err)
+	}
+	byID := make(map[core.PersonID]core.Person, len(rows))
+	for _, r := range rows {
+		if _, seen := byID[core.PersonID(r.ID)]; !seen { // the preferred account comes first
+			byID[core.PersonID(r.ID)] = r.person()
+		}
+	}
+	out := make([]core.Person, len(ids))
+	for i, id := range ids {
+		p, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("sqlstore: person %d: %w", id, core.ErrNotFound)
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+func (r *txReads) person(id core.Identity) (core.Person, bool) {
+	if r == nil {
+		return core.Person{}, false
+	}
+	p, ok := r.byIdentity[id]
+	return p, ok
+}
+
+func (r *txReads) keepPerson(id core.Identity, p core.Person) {
+	if r == nil {
+		return
+	}
+	if r.byIdentity == nil {
+		r.byIdentity = map[core.Identity]core.Person{}
+	}
+	r.byIdentity[id] = p
+}
+
+func (r *txReads) room(room core.Room) (core.CommunityID, bool) {
+	if r == nil {
+		return 0, false
+	}
+	c, ok := r.rooms[room]
+	return c, ok
+}
+
+func (r *txReads) keepRoom(room core.Room, c core.CommunityID) {
+	if r == nil {
+		return
+	}
+	if r.rooms == nil {
+		r.rooms = map[core.Room]core.CommunityID{}
+	}
+	r.rooms[room] = c
 }
 
 // SetPersonLang implements core.Store.
@@ -107,13 +186,19 @@ func (s *Store) SetPersonLang(ctx context.Context, id core.PersonID, lang string
 	return nil
 }
 
+const queryRoomCommunity = "SELECT community_id FROM rooms WHERE platform = ? AND room_id = ?"
+
 // EnsureRoom implements core.Store. An empty room id (a direct message)
 // belongs to the default community and is not recorded.
 func (s *Store) EnsureRoom(ctx context.Context, room core.Room, at time.Time) (core.CommunityID, error) {
+	if c, ok := s.reads.room(room); ok {
+		return c, nil
+	}
 	var id int64
 	if room.ID != "" {
-		err := s.get(ctx, &id, "SELECT community_id FROM rooms WHERE platform = ? AND room_id = ?", string(room.Platform), room.ID)
+		err := s.get(ctx, &id, queryRoomCommunity, string(room.Platform), room.ID)
 		if err == nil {
+			s.reads.keepRoom(room, core.CommunityID(id))
 			return core.CommunityID(id), nil
 		}
 		if e := notFound(err, ""); !errors.Is(e, core.ErrNotFound) {
@@ -124,14 +209,16 @@ func (s *Store) EnsureRoom(ctx context.Context, room core.Room, at time.Time) (c
 		return 0, notFound(err, "sqlstore: default community")
 	}
 	if room.ID == "" {
+		s.reads.keepRoom(room, core.CommunityID(id))
 		return core.CommunityID(id), nil
 	}
 	if _, err := s.exec(ctx, `INSERT INTO rooms (platform, room_id, community_id, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (platform, room_id) DO NOTHING`, string(room.Platform), room.ID, id, ts(at)); err != nil {
 		return 0, fmt.Errorf("sqlstore: add room %s %s: %w", room.Platform, room.ID, err)
 	}
-	if err := s.get(ctx, &id, "SELECT community_id FROM rooms WHERE platform = ? AND room_id = ?", string(room.Platform), room.ID); err != nil {
+	if err := s.get(ctx, &id, queryRoomCommunity, string(room.Platform), room.ID); err != nil {
 		return 0, fmt.Errorf("sqlstore: room %s %s: %w", room.Platform, room.ID, err)
 	}
+	s.reads.keepRoom(room, core.CommunityID(id))
 	return core.CommunityID(id), nil
 }

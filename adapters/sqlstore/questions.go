@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -47,6 +48,10 @@ func (r questionRow) question() core.Question {
 const selectQuestion = `SELECT id, community_id, asker_id, body, lang, state, origin_platform, origin_room,
 	origin_message, origin_thread, origin_dm, anonymous, created_at, updated_at FROM questions`
 
+const queryCreateQuestion = `INSERT INTO questions (community_id, asker_id, body, lang, state, origin_platform, origin_room,
+	origin_message, origin_thread, origin_dm, anonymous, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
 // CreateQuestion implements core.Store.
 func (s *Store) CreateQuestion(ctx context.Context, q core.Question) (core.Question, error) {
 	if !q.State.Valid() {
@@ -54,9 +59,7 @@ func (s *Store) CreateQuestion(ctx context.Context, q core.Question) (core.Quest
 	}
 	q.CreatedAt, q.UpdatedAt = ts(q.CreatedAt), ts(q.UpdatedAt)
 	var id int64
-	err := s.get(ctx, &id, `INSERT INTO questions (community_id, asker_id, body, lang, state, origin_platform, origin_room,
-		origin_message, origin_thread, origin_dm, anonymous, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := s.get(ctx, &id, queryCreateQuestion,
 		int64(q.Community), int64(q.Asker), q.Text, q.Lang, string(q.State), string(q.Origin.Platform), q.Origin.Room,
 		q.Origin.Message, q.Origin.Thread, q.Origin.DM, q.Anonymous, q.CreatedAt, q.UpdatedAt)
 	if err != nil {
@@ -158,6 +161,74 @@ func (s *Store) AddRouting(ctx context.Context, r core.Routing) error {
 		return fmt.Errorf("sqlstore: route question %d to %d: %w", r.Question, r.Expert, err)
 	}
 	return nil
+}
+
+// AddRoutingsWithinBudget implements core.Store. The budgets are checked by
+// the insert itself, which counts each expert's routings; on PostgreSQL the
+// experts' rows are locked first, in id order (two processes routing to
+// the same experts then wait for each other instead of deadlocking), so
+// that the count, taken by the next statement, sees every routing
+// committed before.
+func (s *Store) AddRoutingsWithinBudget(ctx context.Context, q core.QuestionID, experts []core.PersonID, at, since time.Time, defaultBudget int) ([]core.PersonID, error) {
+	if len(experts) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(experts))
+	seen := make(map[core.PersonID]bool, len(experts))
+	for _, e := range experts {
+		if !seen[e] {
+			seen[e] = true
+			ids = append(ids, int64(e))
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	idArgs := make([]any, len(ids))
+	for i, id := range ids {
+		idArgs[i] = id
+	}
+	// PostgreSQL types the parameters of a SELECT list as text unless told.
+	values := "?, e.person_id, ?, ?"
+	if s.dialect == Postgres {
+		values = "CAST(? AS BIGINT), e.person_id, CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ)"
+	}
+	var routed []int64
+	err := s.InTx(ctx, func(tx core.Store) error {
+		t := tx.(*Store)
+		if t.dialect == Postgres {
+			var locked []int64
+			if err := t.selectAll(ctx, &locked, "SELECT person_id FROM experts WHERE person_id IN "+in+
+				" ORDER BY person_id FOR UPDATE", idArgs...); err != nil {
+				return fmt.Errorf("lock experts: %w", err)
+			}
+		}
+		args := append([]any{int64(q), string(core.RoutingAsked), ts(at)}, idArgs...)
+		args = append(args, ts(since), defaultBudget)
+		return t.selectAll(ctx, &routed, `INSERT INTO routings (question_id, expert_id, status, routed_at)
+			SELECT `+values+` FROM experts e
+			WHERE e.person_id IN `+in+`
+				AND (SELECT COUNT(*) FROM routings r WHERE r.expert_id = e.person_id AND r.routed_at >= ?)
+					< CASE WHEN e.daily_budget > 0 THEN e.daily_budget ELSE ? END
+			RETURNING expert_id`, args...)
+	})
+	if isUniqueViolation(err) {
+		return nil, fmt.Errorf("sqlstore: route question %d: %w: already routed to one of %v", q, core.ErrConflict, experts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: route question %d within budgets: %w", q, err)
+	}
+	ok := make(map[core.PersonID]bool, len(routed))
+	for _, id := range routed {
+		ok[core.PersonID(id)] = true
+	}
+	out := make([]core.PersonID, 0, len(routed))
+	for _, e := range experts {
+		if ok[e] {
+			out = append(out, e)
+			delete(ok, e)
+		}
+	}
+	return out, nil
 }
 
 // Routings implements core.Store.

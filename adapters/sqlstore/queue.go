@@ -14,15 +14,16 @@ import (
 
 var _ bots.Queue = (*Store)(nil)
 
+const queryPutEvent = `INSERT INTO inbox (platform, event_id, payload, state, next_at, received_at)
+	VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (platform, event_id) DO NOTHING`
+
 // PutEvent implements bots.Queue.
 func (s *Store) PutEvent(ctx context.Context, ev bots.Event, now time.Time) (bool, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: put event %s %s: %w", ev.Platform, ev.ID, err)
 	}
-	res, err := s.exec(ctx, `INSERT INTO inbox (platform, event_id, payload, state, next_at, received_at)
-		VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (platform, event_id) DO NOTHING`,
-		string(ev.Platform), ev.ID, string(payload), ts(now), ts(now))
+	res, err := s.exec(ctx, queryPutEvent, string(ev.Platform), ev.ID, string(payload), ts(now), ts(now))
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: put event %s %s: %w", ev.Platform, ev.ID, err)
 	}
@@ -81,22 +82,13 @@ func (s *Store) PutEvents(ctx context.Context, evs []bots.Event, now time.Time) 
 	return fresh, nil
 }
 
-// skipLocked is the clause that lets several PostgreSQL processes claim
-// different rows at once; SQLite has one writer and needs none.
-func (s *Store) skipLocked() string {
-	if s.dialect == Postgres {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
-}
-
 // pendingIndex makes SQLite look for due jobs in their partial index of
 // pending rows by due time: left to itself, it scans the whole jobs table
 // in id order to spare a sort, on every claim, even when nothing is due.
 // The inbox's and outbox's partial indexes are in id order and chosen
 // without help; PostgreSQL plans with statistics.
-func (s *Store) pendingIndex(table string) string {
-	if s.dialect == SQLite && table == "jobs" {
+func pendingIndex(table string, d Dialect) string {
+	if d == SQLite && table == "jobs" {
 		return " INDEXED BY jobs_pending"
 	}
 	return ""
@@ -108,17 +100,28 @@ type claimedRow struct {
 	Attempts int    `db:"attempts"`
 }
 
+// claimQuery is the statement that leases due pending rows of table. FOR
+// UPDATE SKIP LOCKED lets several PostgreSQL processes claim different rows
+// at once; SQLite has one writer and needs none.
+func claimQuery(table, returning, extra string, d Dialect) string {
+	skipLocked := ""
+	if d == Postgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	return `UPDATE ` + table + ` SET lease_owner = ?, lease_until = ?
+		WHERE id IN (SELECT id FROM ` + table + pendingIndex(table, d) + `
+			WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)` + extra + `
+			ORDER BY id LIMIT ?` + skipLocked + `)
+		RETURNING ` + returning
+}
+
 // claim leases up to limit due pending rows of table, oldest first, and
 // reads the returning columns of the leased rows into dest.
 func (s *Store) claim(ctx context.Context, dest any, table, returning, extra string, extraArgs []any, owner string, limit int, lease time.Duration, now time.Time) error {
 	args := []any{owner, ts(now.Add(lease)), ts(now), ts(now)}
 	args = append(args, extraArgs...)
 	args = append(args, limit)
-	return s.selectAll(ctx, dest, `UPDATE `+table+` SET lease_owner = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM `+table+s.pendingIndex(table)+`
-			WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)`+extra+`
-			ORDER BY id LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+returning, args...)
+	return s.selectAll(ctx, dest, claimQuery(table, returning, extra, s.dialect), args...)
 }
 
 // claimPayloads claims rows that carry a JSON payload, oldest first.
@@ -148,10 +151,15 @@ func (s *Store) ClaimEvents(ctx context.Context, owner string, limit int, lease 
 	return out, nil
 }
 
+// finishQuery is the statement that marks a claimed row of table done.
+func finishQuery(table string) string {
+	return `UPDATE ` + table + ` SET state = 'done', done_at = ?, lease_until = NULL
+		WHERE id = ? AND state = 'pending' AND lease_owner = ?`
+}
+
 // finish marks a claimed row done, if owner still holds it.
 func (s *Store) finish(ctx context.Context, table string, id int64, owner string, now time.Time) error {
-	res, err := s.exec(ctx, `UPDATE `+table+` SET state = 'done', done_at = ?, lease_until = NULL
-		WHERE id = ? AND state = 'pending' AND lease_owner = ?`, ts(now), id, owner)
+	res, err := s.exec(ctx, finishQuery(table), ts(now), id, owner)
 	if err != nil {
 		return err
 	}
@@ -307,14 +315,15 @@ func (s *Store) Backlog(ctx context.Context) (events, messages int, err error) {
 	return events, messages, nil
 }
 
+const queryScheduleJob = `INSERT INTO jobs (kind, key, payload, state, next_at, created_at)
+	VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING`
+
 // ScheduleJob implements core.Store.
 func (s *Store) ScheduleJob(ctx context.Context, j core.Job) error {
 	if j.Key == "" || j.Kind == "" {
 		return fmt.Errorf("sqlstore: schedule job: %w: job without kind or key", core.ErrInvalid)
 	}
-	if _, err := s.exec(ctx, `INSERT INTO jobs (kind, key, payload, state, next_at, created_at)
-		VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING`,
-		j.Kind, j.Key, j.Payload, ts(j.RunAt), ts(j.RunAt)); err != nil {
+	if _, err := s.exec(ctx, queryScheduleJob, j.Kind, j.Key, j.Payload, ts(j.RunAt), ts(j.RunAt)); err != nil {
 		return fmt.Errorf("sqlstore: schedule job %s: %w", j.Key, err)
 	}
 	return nil
@@ -329,10 +338,12 @@ type jobRow struct {
 	NextAt   time.Time `db:"next_at"`
 }
 
+const jobColumns = "id, kind, key, payload, attempts, next_at"
+
 // ClaimJobs implements bots.Queue.
 func (s *Store) ClaimJobs(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]core.Job, error) {
 	var rows []jobRow
-	if err := s.claim(ctx, &rows, "jobs", "id, kind, key, payload, attempts, next_at", "", nil, owner, limit, lease, now); err != nil {
+	if err := s.claim(ctx, &rows, "jobs", jobColumns, "", nil, owner, limit, lease, now); err != nil {
 		return nil, fmt.Errorf("sqlstore: claim jobs: %w", err)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -45,6 +46,94 @@ type Store struct {
 	q       ext
 	inTx    bool
 	dialect Dialect
+	// reads holds what a transaction already read of people and rooms;
+	// nil outside a transaction.
+	reads *txReads
+	// prepared holds the statements of the intake's path, prepared once
+	// by Open on SQLite, by query; tx and txStmts are the transaction and
+	// those statements bound to it, in a transaction.
+	prepared map[string]*sqlx.Stmt
+	tx       *sqlx.Tx
+	txStmts  map[string]*sqlx.Stmt
+}
+
+// hotQueries are the statements that handling every question runs, which
+// Open prepares once on SQLite: there, parsing statements again at each
+// call was a sixth of the intake's time. PostgreSQL parses them on the
+// server, and a prepared statement there would fail once another process
+// migrates a table it reads, so they are not prepared there.
+func hotQueries() []string {
+	return []string{
+		queryPersonByIdentity, queryRoomCommunity, queryExpertLoad, queryCreateQuestion, queryScheduleJob,
+		queryPutEvent, finishQuery("inbox"), finishQuery("jobs"),
+		claimQuery("inbox", "id, payload, attempts", "", SQLite), claimQuery("jobs", jobColumns, "", SQLite),
+	}
+}
+
+// prepare prepares the hot queries.
+func (s *Store) prepare(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	s.prepared = map[string]*sqlx.Stmt{}
+	for _, q := range hotQueries() {
+		st, err := s.db.PreparexContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("sqlstore: prepare %q: %w", q, err)
+		}
+		s.prepared[q] = st
+	}
+	return nil
+}
+
+// stmt returns the prepared statement of query, bound to the transaction
+// in one, or nil when query is not prepared.
+func (s *Store) stmt(ctx context.Context, query string) *sqlx.Stmt {
+	st := s.prepared[query]
+	if st == nil || s.tx == nil {
+		return st
+	}
+	if t := s.txStmts[query]; t != nil {
+		return t
+	}
+	t := s.tx.StmtxContext(ctx, st)
+	if s.txStmts == nil {
+		s.txStmts = map[string]*sqlx.Stmt{}
+	}
+	s.txStmts[query] = t
+	return t
+}
+
+// txReads is what one transaction read of people and rooms, read again
+// from memory: handling a question reads its asker twice (for the
+// language of the reply, then to record the question) and, in a batch of
+// events, the same room and askers many times. Any statement that writes
+// to these tables forgets all of it (see forget).
+type txReads struct {
+	byIdentity map[core.Identity]core.Person
+	rooms      map[core.Room]core.CommunityID
+}
+
+// cachedTables are the tables whose rows txReads holds.
+var cachedTables = []string{"people", "identities", "rooms", "communities"}
+
+// forget drops what the transaction read, when query may write to a table
+// whose rows it holds. It errs on the side of forgetting: any statement
+// other than a SELECT that names one of them.
+func (s *Store) forget(query string) {
+	if s.reads == nil || (len(s.reads.byIdentity) == 0 && len(s.reads.rooms) == 0) {
+		return
+	}
+	head := strings.TrimSpace(query)
+	if len(head) >= 6 && strings.EqualFold(head[:6], "SELECT") {
+		return
+	}
+	for _, t := range cachedTables {
+		if strings.Contains(query, t) {
+			s.reads = &txReads{}
+			return
+		}
+	}
 }
 
 var _ core.Store = (*Store)(nil)
@@ -71,7 +160,7 @@ func Open(ctx context.Context, database string) (*Store, error) {
 	)
 	switch dialect {
 	case Postgres:
-		db, err = sqlx.Open("postgres", database)
+		db, err = sqlx.Open("postgres", withBinaryParameters(database))
 		if err == nil {
 			db.SetMaxOpenConns(16)
 			db.SetMaxIdleConns(4)
@@ -99,11 +188,39 @@ func Open(ctx context.Context, database string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
+// withBinaryParameters turns on lib/pq's binary_parameters unless the URL
+// sets it: a statement with arguments then costs one round trip (parse,
+// bind and execute sent together) instead of two (parse and describe, then
+// bind and execute). The only other effect is that []byte arguments go in
+// binary form, which the store never passes.
+func withBinaryParameters(database string) string {
+	u, err := url.Parse(database)
+	if err != nil {
+		return database // lib/pq reports it
+	}
+	q := u.Query()
+	if q.Has("binary_parameters") {
+		return database
+	}
+	q.Set("binary_parameters", "yes")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range s.prepared {
+		st.Close()
+	}
+	return s.db.Close()
+}
 
 // Dialect returns the backend in use.
 func (s *Store) Dialect() Dialect { return s.dialect }
@@ -121,15 +238,30 @@ func (s *Store) rebind(query string) string {
 }
 
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.q.ExecContext(ctx, s.rebind(query), args...)
+	s.forget(query)
+	query = s.rebind(query)
+	if st := s.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.q.ExecContext(ctx, query, args...)
 }
 
 func (s *Store) get(ctx context.Context, dest any, query string, args ...any) error {
-	return s.q.GetContext(ctx, dest, s.rebind(query), args...)
+	s.forget(query)
+	query = s.rebind(query)
+	if st := s.stmt(ctx, query); st != nil {
+		return st.GetContext(ctx, dest, args...)
+	}
+	return s.q.GetContext(ctx, dest, query, args...)
 }
 
 func (s *Store) selectAll(ctx context.Context, dest any, query string, args ...any) error {
-	return s.q.SelectContext(ctx, dest, s.rebind(query), args...)
+	s.forget(query)
+	query = s.rebind(query)
+	if st := s.stmt(ctx, query); st != nil {
+		return st.SelectContext(ctx, dest, args...)
+	}
+	return s.q.SelectContext(ctx, dest, query, args...)
 }
 
 // InTx implements core.Store. Inside a transaction, InTx runs fn in the same
@@ -142,7 +274,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	if err := fn(&Store{db: s.db, q: tx, inTx: true, dialect: s.dialect}); err != nil {
+	if err := fn(&Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx}); err != nil {
 		tx.Rollback()
 		return err
 	}

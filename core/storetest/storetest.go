@@ -30,6 +30,9 @@ func Run(t *testing.T, open Open) {
 		"Experts":       testExperts,
 		"Questions":     testQuestions,
 		"Routings":      testRoutings,
+		"RouteBudgets":  testRouteBudgets,
+		"RouteRace":     testRouteRace,
+		"PeopleByID":    testPeopleByID,
 		"Answers":       testAnswers,
 		"Tx":            testTx,
 		"Checkpoints":   testCheckpoints,
@@ -359,6 +362,111 @@ func testConcurrent(t *testing.T, s core.Store) {
 		}
 		if ids[i] != ids[0] {
 			t.Fatalf("concurrent EnsurePerson gave persons %v", ids)
+		}
+	}
+}
+
+func testPeopleByID(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice, bob, carol := person(t, s, "alice"), person(t, s, "bob"), person(t, s, "carol")
+	// A second account of carol's, preferred: People names her by it.
+	other := core.Identity{Platform: "matrix", User: "@carol:example.org"}
+	check(t, s.CreateLinkCode(ctx, "h", carol.ID, t0.Add(time.Hour)))
+	check(t, s.MergePeople(ctx, carol.ID, must(s.EnsurePerson(ctx, other, "Carol", t0)).ID, t0))
+	check(t, s.SetPreferredIdentity(ctx, carol.ID, other))
+	if ps := must(s.People(ctx, nil)); len(ps) != 0 {
+		t.Fatalf("People() = %v", ps)
+	}
+	ps := must(s.People(ctx, []core.PersonID{carol.ID, alice.ID, bob.ID}))
+	if len(ps) != 3 || ps[0].ID != carol.ID || ps[1] != alice || ps[2] != bob {
+		t.Fatalf("People = %+v", ps)
+	}
+	if want := must(s.Person(ctx, carol.ID)); ps[0] != want || ps[0].Identity != other {
+		t.Fatalf("People gave %+v for carol, Person %+v", ps[0], want)
+	}
+	_, err := s.People(ctx, []core.PersonID{alice.ID, 99999})
+	wantErr(t, err, core.ErrNotFound)
+}
+
+func testRouteBudgets(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice, bob, carol, dan := person(t, s, "alice"), person(t, s, "bob"), person(t, s, "carol"), person(t, s, "dan")
+	check(t, s.SaveExpert(ctx, core.Expert{Person: bob.ID, Topics: []string{"x"}, Available: true, DailyBudget: 2, UpdatedAt: t0}))
+	check(t, s.SaveExpert(ctx, core.Expert{Person: carol.ID, Topics: []string{"x"}, Available: true, UpdatedAt: t0}))
+	// dan is not an expert: never routed to.
+	since := t0.Add(-24 * time.Hour)
+	var got [][]core.PersonID
+	var qs []core.Question
+	for i := range 4 {
+		q := newQuestion(t, s, alice, fmt.Sprintf("q%d", i))
+		qs = append(qs, q)
+		at := t0.Add(time.Duration(i) * time.Minute)
+		got = append(got, must(s.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{dan.ID, carol.ID, bob.ID}, at, since, 3)))
+	}
+	// bob's own budget is 2; carol has none and takes the default, 3.
+	want := fmt.Sprint([][]core.PersonID{{carol.ID, bob.ID}, {carol.ID, bob.ID}, {carol.ID}, {}})
+	if fmt.Sprint(got) != want {
+		t.Fatalf("routed %v, want %v", got, want)
+	}
+	if rs := must(s.Routings(ctx, qs[3].ID)); len(rs) != 0 {
+		t.Fatalf("routings of the last question = %+v, want none (carol and bob are full)", rs)
+	}
+	rs := must(s.Routings(ctx, qs[0].ID))
+	if len(rs) != 2 || rs[0].Status != core.RoutingAsked || !rs[0].RoutedAt.Equal(t0.Truncate(time.Microsecond)) {
+		t.Fatalf("Routings = %+v", rs)
+	}
+	_, err := s.AddRoutingsWithinBudget(ctx, qs[0].ID, []core.PersonID{carol.ID}, t0, since, 9)
+	wantErr(t, err, core.ErrConflict)
+	// Routings before since do not count.
+	q := newQuestion(t, s, alice, "later")
+	if got := must(s.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{bob.ID, carol.ID}, t0.Add(time.Hour), t0.Add(time.Second), 3)); len(got) != 2 || got[0] != bob.ID {
+		t.Fatalf("with a later since: routed %v, want bob then carol", got)
+	}
+	if got := must(s.AddRoutingsWithinBudget(ctx, q.ID, nil, t0, since, 3)); len(got) != 0 {
+		t.Fatalf("routing to nobody gave %v", got)
+	}
+}
+
+// testRouteRace routes many questions at once to one expert whose budget
+// is smaller: the budget holds.
+func testRouteRace(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice, bob, carol := person(t, s, "alice"), person(t, s, "bob"), person(t, s, "carol")
+	check(t, s.SaveExpert(ctx, core.Expert{Person: bob.ID, Topics: []string{"x"}, Available: true, DailyBudget: 3, UpdatedAt: t0}))
+	check(t, s.SaveExpert(ctx, core.Expert{Person: carol.ID, Topics: []string{"x"}, Available: true, DailyBudget: 5, UpdatedAt: t0}))
+	const n = 12
+	qs := make([]core.Question, n)
+	for i := range qs {
+		qs[i] = newQuestion(t, s, alice, fmt.Sprintf("q%d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			experts := []core.PersonID{bob.ID, carol.ID}
+			if i%2 == 1 {
+				experts = []core.PersonID{carol.ID, bob.ID}
+			}
+			errs[i] = s.InTx(ctx, func(tx core.Store) error {
+				_, err := tx.AddRoutingsWithinBudget(ctx, qs[i].ID, experts, t0, t0.Add(-24*time.Hour), 100)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("routing #%d: %v", i, err)
+		}
+	}
+	for _, c := range []struct {
+		who  core.Person
+		want int
+	}{{bob, 3}, {carol, 5}} {
+		if n := must(s.CountRoutingsSince(ctx, c.who.ID, t0.Add(-time.Hour))); n != c.want {
+			t.Fatalf("%s was routed %d questions, budget %d", c.who.DisplayName, n, c.want)
 		}
 	}
 }
