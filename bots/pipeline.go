@@ -346,7 +346,9 @@ func (p *Pipeline) work(ctx context.Context) {
 		case <-timer.C:
 		}
 		for ctx.Err() == nil {
-			n, err := p.Step(ctx)
+			stepCtx, done := graceful(ctx, ShutdownGrace)
+			n, err := p.Step(stepCtx)
+			done()
 			if err != nil && ctx.Err() == nil {
 				p.log.Error("pipeline step failed", "err", err)
 				break
@@ -357,6 +359,22 @@ func (p *Pipeline) work(ctx context.Context) {
 		}
 		timer.Reset(p.cfg.Poll)
 	}
+}
+
+// ShutdownGrace is how long a step under way when Run's context ends may
+// go on: the events it claimed are handled and committed, the messages it
+// sent marked sent, rather than left leased until their lease runs out.
+const ShutdownGrace = 10 * time.Second
+
+// graceful returns a context that ends grace after ctx does (or when done
+// is called), not at once.
+func graceful(ctx context.Context, grace time.Duration) (context.Context, func()) {
+	inner, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(inner, func() { t.Stop() })
+	})
+	return inner, func() { stop(); cancel() }
 }
 
 // Drain works until nothing is due: every pending event handled, every due

@@ -594,3 +594,47 @@ func TestNonIdempotentPlatformDuplicatesAtMostOne(t *testing.T) {
 		})
 	}
 }
+
+// blockingPlatform holds every send until released.
+type blockingPlatform struct {
+	*platformFake
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b blockingPlatform) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
+	select {
+	case b.started <- struct{}{}:
+	default:
+	}
+	<-b.release
+	return b.platformFake.Send(ctx, o)
+}
+
+// TestShutdownFinishesTheStepUnderWay: when Run's context ends during a
+// send, the step goes on: the message is marked sent, not left leased for
+// the next process to send again.
+func TestShutdownFinishesTheStepUnderWay(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	store := sqlstoretest.SQLite(t)
+	sender := blockingPlatform{newPlatformFake(), make(chan struct{}, 1), make(chan struct{})}
+	p := buildPipeline(t, store, core.SystemClock{}, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Poll = 10 * time.Millisecond })
+	if err := p.Deliver(context.Background(), event(1, "bob", "#general", "!expert marchés publics")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	<-sender.started
+	cancel() // before the send returns, so before its mark
+	close(sender.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	_, pending, err := store.Backlog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 {
+		t.Fatalf("%d messages left in the outbox after a clean shutdown, want the one under way marked sent", pending)
+	}
+}
