@@ -208,6 +208,36 @@ func (a *Adapter) Encrypted(ctx context.Context) bool {
 	}
 }
 
+// SentRecordRetention is how long the adapter remembers the event it sent
+// for an outbox key: as long as the pipeline keeps sent messages (7 days by
+// default), after which no resend of that key can come.
+const SentRecordRetention = 8 * 24 * time.Hour
+
+// CheckpointPurger is a Checkpointer that can drop old records by prefix;
+// sqlstore.Store is one. Without it, sent records are kept.
+type CheckpointPurger interface {
+	PurgeCheckpoints(ctx context.Context, prefix string, before time.Time) (int64, error)
+}
+
+// purgeSentRecords drops the records of messages sent longer ago than
+// SentRecordRetention.
+func (a *Adapter) purgeSentRecords(ctx context.Context) {
+	p, ok := a.store.(CheckpointPurger)
+	if !ok {
+		return
+	}
+	for _, record := range []string{"sent:", "file:"} {
+		n, err := p.PurgeCheckpoints(ctx, a.key(record), time.Now().Add(-SentRecordRetention))
+		if err != nil {
+			a.log.Warn("matrix: cannot purge old sent records", "err", err)
+			return
+		}
+		if n > 0 {
+			a.log.Info("matrix: purged old sent records", "records", n)
+		}
+	}
+}
+
 // Run logs in, then receives messages and hands them to the inbox until ctx
 // is done; it then finishes the batch of messages in hand (for 30 seconds
 // at most) and returns nil. Network failures and homeserver outages are
@@ -235,7 +265,12 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	filter := fmt.Sprintf(`{"room":{"timeline":{"limit":%d}},"presence":{"not_types":["*"]}}`, a.timelineLimit())
 	failures := 0
+	var purged time.Time
 	for {
+		if time.Since(purged) > time.Hour {
+			a.purgeSentRecords(ctx)
+			purged = time.Now()
+		}
 		timeout := a.syncTimeout
 		if since == "" {
 			timeout = 0

@@ -683,3 +683,17 @@ func (s *Store) nobody(ctx context.Context, at time.Time) (int64, error) {
 	err = s.get(ctx, &id, "INSERT INTO people (display_name, lang, created_at, erased_at) VALUES ('', '', ?, ?) RETURNING id", ts(at), ts(at))
 	return id, err
 }
+
+// PurgeCheckpoints deletes the checkpoints whose key starts with prefix and
+// that were last set before before: adapters' records of sent messages.
+func (s *Store) PurgeCheckpoints(ctx context.Context, prefix string, before time.Time) (int64, error) {
+	if prefix == "" {
+		return 0, fmt.Errorf("sqlstore: purge checkpoints: %w: empty prefix", core.ErrInvalid)
+	}
+	res, err := s.exec(ctx, `DELETE FROM checkpoints WHERE key LIKE ? ESCAPE '\' AND updated_at < ?`, likePrefix(prefix), ts(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge checkpoints: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

@@ -10,6 +10,7 @@ import (
 	"entraide/adapters/discord"
 	"entraide/adapters/matrix"
 	slackad "entraide/adapters/slack"
+	"entraide/adapters/sqlstore"
 	"entraide/bots"
 	"entraide/core"
 )
@@ -149,3 +150,6 @@ func (v *daysValue) Set(s string) error {
 	*v = daysValue(d)
 	return nil
 }
+
+// The Matrix adapter purges its records of sent messages through the store.
+var _ matrix.CheckpointPurger = (*sqlstore.Store)(nil)
