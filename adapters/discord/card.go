@@ -124,7 +124,7 @@ func cutEscaped(s string, n int) string {
 // unable to read as a mention: a zero-width joiner follows "<" and the "@"
 // of "@everyone" and "@here"; control characters are dropped.
 func inert(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = visible(s)
 	var b strings.Builder
 	for i, r := range s {
 		switch {

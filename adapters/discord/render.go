@@ -65,7 +65,7 @@ type component struct {
 // "<" gets one after it, so no user, role, channel or command mention can
 // form. Control characters other than line breaks and tabs are dropped.
 func Escape(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = visible(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for i, r := range s {
@@ -91,6 +91,19 @@ func Escape(s string) string {
 	return b.String()
 }
 
+// visible returns s as valid UTF-8 without the characters renderers drop
+// (controls other than line breaks and tabs, carriage returns, Unicode line
+// and paragraph separators). They go first, so that none of them can hide
+// a mass mention from the check ("@\u2029everyone").
+func visible(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\u2028' || r == '\u2029' || unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
 // massMention reports whether rest, the text after an "@", starts with
 // "everyone" or "here" in any case. It reads only those first bytes, so
 // escaping stays linear in the length of the text.
@@ -102,7 +115,7 @@ func massMention(rest string) bool {
 // codeText makes text safe inside an inline code span, where markdown is
 // not read: backticks cannot close it early, and mentions are neutralised.
 func codeText(s string) string {
-	s = strings.NewReplacer("`", "'", "\n", " ", "\r", "").Replace(s)
+	s = strings.NewReplacer("`", "'", "\n", " ").Replace(visible(s))
 	s = strings.ReplaceAll(s, "<", "<"+zwj)
 	var b strings.Builder
 	for i, r := range s {
