@@ -296,3 +296,30 @@ type Outgoing struct {
 	// once it is sent: the confirmation of an erasure leaves no trace.
 	Scrub bool `json:",omitempty"`
 }
+
+// SafeFileName returns name as adapters show and store it: letters,
+// digits, '.', '-' and '_' kept, every other character (slashes, spaces,
+// control and bidi characters, invalid UTF-8) turned into '_', leading dots
+// dropped (no hidden file, no ".."), cut to max characters keeping its
+// extension; fallback when nothing but '_' is left.
+func SafeFileName(name string, max int, fallback string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, strings.ToValidUTF8(name, "_"))
+	name = strings.TrimLeft(name, ".")
+	if utf8.RuneCountInString(name) > max {
+		ext := ""
+		if i := strings.LastIndexByte(name, '.'); i >= 0 && utf8.RuneCountInString(name[i:]) <= 16 {
+			ext = name[i:]
+		}
+		r := []rune(strings.TrimSuffix(name, ext))
+		name = string(r[:max-utf8.RuneCountInString(ext)]) + ext
+	}
+	if strings.Trim(name, "_") == "" {
+		return fallback
+	}
+	return name
+}

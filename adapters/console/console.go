@@ -238,29 +238,7 @@ func (a *Adapter) writeFile(f bots.File) (string, error) {
 // becomes '_', leading dots are dropped (no hidden file, no ".."), and a
 // name longer than 100 characters is cut, keeping its extension. A name
 // left empty, or with nothing but '_', becomes "fichier".
-func SafeFileName(name string) string {
-	const maxName = 100
-	name = strings.ToValidUTF8(name, "_")
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, name)
-	name = strings.TrimLeft(name, ".")
-	if utf8.RuneCountInString(name) > maxName {
-		ext := filepath.Ext(name)
-		if utf8.RuneCountInString(ext) > 16 {
-			ext = ""
-		}
-		r := []rune(strings.TrimSuffix(name, ext))
-		name = string(r[:maxName-utf8.RuneCountInString(ext)]) + ext
-	}
-	if strings.Trim(name, "_") == "" {
-		return "fichier"
-	}
-	return name
-}
+func SafeFileName(name string) string { return bots.SafeFileName(name, 100, "fichier") }
 
 // println prints a line of the console's own.
 func (a *Adapter) println(s string) error {

@@ -7,11 +7,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/textproto"
-	"path"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"entraide/bots"
 )
@@ -106,28 +104,7 @@ func checkFile(f *bots.File) error {
 // leading dots are dropped (no hidden file, no ".."), and a name longer
 // than 100 characters is cut, keeping its extension. An empty result is
 // "attachment", as is a name left with nothing but '_'.
-func safeFileName(name string) string {
-	name = strings.ToValidUTF8(name, "_")
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, name)
-	name = strings.TrimLeft(name, ".")
-	if utf8.RuneCountInString(name) > maxFileName {
-		ext := path.Ext(name)
-		if utf8.RuneCountInString(ext) > 16 {
-			ext = ""
-		}
-		r := []rune(strings.TrimSuffix(name, ext))
-		name = string(r[:maxFileName-utf8.RuneCountInString(ext)]) + ext
-	}
-	if name == "" || strings.Trim(name, "_") == "" {
-		return "attachment"
-	}
-	return name
-}
+func safeFileName(name string) string { return bots.SafeFileName(name, maxFileName, "attachment") }
 
 // safeMIME returns the media type of a file part: mt when it is a valid
 // type/subtype (with its charset, if any), application/octet-stream

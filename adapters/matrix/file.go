@@ -5,10 +5,7 @@ import (
 	"context"
 	"fmt"
 	"mime"
-	"path"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto/attachment"
@@ -18,9 +15,9 @@ import (
 	"entraide/bots"
 )
 
-// maxFileName is the longest file name the adapter shows, in bytes: well
-// under the 255 bytes most file systems allow.
-const maxFileName = 200
+// maxFileName is the longest file name the adapter shows, in characters,
+// as on the other platforms.
+const maxFileName = 100
 
 // checkFile refuses a file no Matrix send could carry: one over
 // bots.MaxFileSize. The error wraps bots.ErrUndeliverable, since no retry
@@ -33,45 +30,10 @@ func checkFile(f *bots.File) error {
 		fileName(f.Name), len(f.Data), bots.MaxFileSize, bots.ErrUndeliverable)
 }
 
-// fileName returns name as the adapter shows it in an m.file event: its
-// letters, digits, '.', '-' and '_' kept and every other character (spaces,
-// slashes, control and bidi characters) turned into '_', without leading
-// dots, cut to 200 bytes with its extension kept; "fichier" when nothing is
-// left.
-func fileName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' || r == '_' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	s := strings.TrimLeft(b.String(), ".")
-	if len(s) > maxFileName {
-		ext := path.Ext(s)
-		if len(ext) > 16 {
-			ext = ""
-		}
-		s = cutUTF8(s[:len(s)-len(ext)], maxFileName-len(ext)) + ext
-	}
-	if strings.Trim(s, "_") == "" {
-		return "fichier"
-	}
-	return s
-}
-
-// cutUTF8 returns the longest prefix of s of at most n bytes that does not
-// split a character.
-func cutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+// fileName returns name as the adapter shows it in an m.file event
+// (bots.SafeFileName, cut to maxFileName characters; "fichier" when
+// nothing is left).
+func fileName(name string) string { return bots.SafeFileName(name, maxFileName, "fichier") }
 
 // mediaType returns t when it is a valid media type, and
 // application/octet-stream otherwise.

@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -45,28 +42,7 @@ func checkFile(f *bots.File) error {
 // leading dots are dropped (no hidden file, no ".."), and a name longer
 // than maxFileName characters is cut, keeping its extension. An empty
 // result, or one of nothing but '_', is "attachment".
-func safeFileName(name string) string {
-	name = strings.ToValidUTF8(name, "_")
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, name)
-	name = strings.TrimLeft(name, ".")
-	if utf8.RuneCountInString(name) > maxFileName {
-		ext := path.Ext(name)
-		if utf8.RuneCountInString(ext) > 16 {
-			ext = ""
-		}
-		r := []rune(strings.TrimSuffix(name, ext))
-		name = string(r[:maxFileName-utf8.RuneCountInString(ext)]) + ext
-	}
-	if strings.Trim(name, "_") == "" {
-		return "attachment"
-	}
-	return name
-}
+func safeFileName(name string) string { return bots.SafeFileName(name, maxFileName, "attachment") }
 
 // upload shares f in channel (in thread when set) with Slack's external
 // upload flow: files.getUploadURLExternal for an upload URL and a file id,
