@@ -118,6 +118,10 @@ type loadReport struct {
 	// The parts of Duplicated and Lost.
 	Unstored       int `json:"unstored"`
 	Unacknowledged int `json:"unacknowledged"`
+	// HomeserverLost counts Matrix questions the homeserver accepted and
+	// then lost (a crash before its own commit): they are not in the room
+	// any more, so no bot could have read them; not counted in Lost.
+	HomeserverLost int `json:"homeserver_lost,omitempty"`
 	StoredTwice    int `json:"stored_twice"`
 	AckedTwice     int `json:"acked_twice"`
 	DupPostsByText int `json:"dup_posts_by_text"`
@@ -607,7 +611,10 @@ func (l *loadRun) settle(ctx context.Context, deadline time.Time) (bool, error) 
 		}
 	}
 	l.mu.Unlock()
-	quiet := 0
+	// Settled: nothing pending and every accepted question stored, three
+	// checks in a row; or nothing pending for 30 s, when a question never
+	// reached the service (a homeserver that lost it): the report tells.
+	quiet, idle := 0, 0
 	for time.Now().Before(deadline) {
 		if !sleepCtx(ctx, 200*time.Millisecond) {
 			return false, ctx.Err()
@@ -626,12 +633,15 @@ func (l *loadRun) settle(ctx context.Context, deadline time.Time) (bool, error) 
 			quiet = 0
 			continue
 		}
-		if events == 0 && messages == 0 && stored >= accepted {
+		switch {
+		case events == 0 && messages == 0 && stored >= accepted:
 			quiet++
-		} else {
-			quiet = 0
+		case events == 0 && messages == 0:
+			quiet, idle = 0, idle+1
+		default:
+			quiet, idle = 0, 0
 		}
-		if quiet >= 3 {
+		if quiet >= 3 || idle >= 150 {
 			return true, nil
 		}
 	}
@@ -738,6 +748,7 @@ func (l *loadRun) report(ctx context.Context, start time.Time, setupPosts int) (
 	// What Matrix's askers saw: the bot's messages in the thread of each
 	// question.
 	matrixAcks := map[id.EventID][]*event.Event{}
+	inRoom := map[id.EventID]bool{}
 	if l.opts.Homeserver != "" {
 		bot := id.UserID(l.mcfg.User)
 		for i, room := range l.mRooms {
@@ -747,6 +758,7 @@ func (l *loadRun) report(ctx context.Context, start time.Time, setupPosts int) (
 			}
 			seen := map[string]int{}
 			for _, evt := range evts {
+				inRoom[evt.ID] = true
 				if evt.Sender != bot || evt.Type != event.EventMessage {
 					continue
 				}
@@ -769,6 +781,10 @@ func (l *loadRun) report(ctx context.Context, start time.Time, setupPosts int) (
 	var dmLat, ackLat []float64
 	for _, q := range qs {
 		if !q.ok {
+			continue
+		}
+		if q.platform == matrix.Platform && l.opts.Homeserver != "" && !inRoom[q.event] && stored[q.token] == 0 {
+			rep.HomeserverLost++
 			continue
 		}
 		rep.Questions++

@@ -50,6 +50,9 @@ func runFault(t *testing.T, name string, opts loadOptions) *loadReport {
 	t.Logf("fault %-22s questions %4d (slack %d, matrix %d), lost %d, duplicated %d, messages %d, deliveries %d, restarts %d, unrouted %d, set aside %d, settled %v",
 		name, rep.Questions, rep.SlackQuestions, rep.MatrixQuestions, rep.Lost, rep.Duplicated, rep.MessagesSent,
 		rep.Deliveries, rep.Restarts, rep.Unrouted, rep.SetAside, rep.Settled)
+	if rep.HomeserverLost > 0 {
+		t.Logf("  %d Matrix questions accepted then lost by the homeserver itself (not in the room after its restart)", rep.HomeserverLost)
+	}
 	if rep.Duplicated > 0 || rep.Lost > 0 {
 		t.Logf("  parts: unstored %d, unacknowledged %d, stored twice %d, acknowledged twice %d, posts twice by text %d, by key %d",
 			rep.Unstored, rep.Unacknowledged, rep.StoredTwice, rep.AckedTwice, rep.DupPostsByText, rep.DupPostsByKey)
