@@ -73,6 +73,12 @@ rm -rf "$HS_DIR"; mkdir -p "$HS_DIR"; cd "$HS_DIR"
 "$HS_BIN/generate-keys" --private-key matrix_key.pem >/dev/null
 "$HS_BIN/generate-config" -ci -dir "$HS_DIR" -server localhost ${HS_DB:+-db "$HS_DB"} > dendrite.yaml
 sed -i -e 's/disable_federation: false/disable_federation: true/' -e 's/level: trace/level: warn/' dendrite.yaml
+# HS_DURABLE=1 keeps Dendrite's internal event stream (NATS JetStream) on
+# disk rather than in memory, so that a killed homeserver loses nothing it
+# accepted: the homeserver-restart fault test needs it.
+if [ "${HS_DURABLE:-}" = 1 ]; then
+  sed -i '0,/in_memory: true/s//in_memory: false/' dendrite.yaml
+fi
 nohup "$HS_BIN/dendrite" -config dendrite.yaml -http-bind-address "127.0.0.1:$HS_PORT" \
   -really-enable-open-registration > dendrite.out 2>&1 < /dev/null &
 echo $! > dendrite.pid

@@ -364,7 +364,7 @@ func startDendrite(t *testing.T) *testDendrite {
 	hs.dir = filepath.Join(os.TempDir(), fmt.Sprintf("entraide-fault-dendrite-%d", hs.port))
 	hs.url = fmt.Sprintf("http://127.0.0.1:%d", hs.port)
 	script := filepath.Join("..", "..", ".ci", "dendrite-up.sh")
-	env := append(os.Environ(), "HS_PORT="+strconv.Itoa(hs.port), "HS_DIR="+hs.dir, "HS_BIN="+bin, "HS_DB=")
+	env := append(os.Environ(), "HS_PORT="+strconv.Itoa(hs.port), "HS_DIR="+hs.dir, "HS_BIN="+bin, "HS_DB=", "HS_DURABLE=1")
 	up := exec.Command("bash", script)
 	up.Env = env
 	if out, err := up.CombinedOutput(); err != nil {
