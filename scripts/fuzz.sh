@@ -17,6 +17,12 @@ while IFS= read -r file; do
   for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
     echo "== $dir $target ($fuzztime)"
     if ! out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$dir" 2>&1); then
+      # Go's fuzzing engine sometimes ends a run on a busy machine with
+      # "context deadline exceeded" and no failing input: not a finding.
+      if grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
+        echo "   (the fuzzing engine timed out stopping its workers; no failing input: not a finding)"
+        continue
+      fi
       echo "$out"
       exit 1
     fi
