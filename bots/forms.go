@@ -90,17 +90,24 @@ func (f Form) CommandText(values []string) string {
 		if i >= len(values) {
 			break
 		}
-		// Spaces are squashed first (tabs and no-break spaces too), then
-		// " | " is neutralised, so that no answer can add a field.
+		// Spaces are squashed (tabs and no-break spaces too) and a lone
+		// "|" becomes "/", wherever it stands, so that no answer can add a
+		// field: the separator " | " needs a lone "|".
 		lines := strings.Split(strings.ReplaceAll(values[i], "\r\n", "\n"), "\n")
 		for j, line := range lines {
-			lines[j] = strings.ReplaceAll(strings.Join(strings.Fields(line), " "), " | ", " / ")
+			words := strings.Fields(line)
+			for k, w := range words {
+				if w == "|" {
+					words[k] = "/"
+				}
+			}
+			lines[j] = strings.Join(words, " ")
 		}
 		sep := "\n"
 		if !field.Multiline {
 			sep = " "
 		}
-		v := strings.TrimSpace(strings.ReplaceAll(strings.Join(lines, sep), " | ", " / "))
+		v := strings.TrimSpace(strings.Join(lines, sep))
 		if v == "" {
 			continue
 		}
