@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // AccessRule says who may use entraide in a community. A community without
@@ -33,11 +34,21 @@ type AccessRule string
 // ParseAccessRule checks and normalises a rule (lowercase platform and
 // domains; ids keep their case).
 func ParseAccessRule(s string) (AccessRule, error) {
+	r, err := parseAccessRule(s)
+	// Lower-casing may lengthen a rule (İ is two bytes, i̇ three): the
+	// limit holds for what is kept too.
+	if err == nil && len(r) > 200 {
+		return "", fmt.Errorf("%w: access rule %q: at most 200 characters", ErrInvalid, s)
+	}
+	return r, err
+}
+
+func parseAccessRule(s string) (AccessRule, error) {
 	s = strings.TrimSpace(s)
 	bad := func(why string) (AccessRule, error) {
 		return "", fmt.Errorf("%w: access rule %q: %s; want platform:tenant, platform:*, mail:domain or user:platform:id", ErrInvalid, s, why)
 	}
-	if len(s) > 200 || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+	if len(s) > 200 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		return bad("no spaces, at most 200 characters")
 	}
 	kind, rest, ok := strings.Cut(s, ":")
