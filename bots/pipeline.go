@@ -31,10 +31,15 @@ type PipelineConfig struct {
 	MaxAttempts int
 	// Poll is how often Run looks for work when nobody woke it.
 	Poll time.Duration
-	// Workers is how many goroutines Run works with. More than one helps
-	// on PostgreSQL, where they claim different rows; SQLite has one
-	// writer and gains nothing.
+	// Workers is how many goroutines Run handles events and jobs with.
+	// More than one helps on PostgreSQL, where they claim different rows;
+	// SQLite has one writer and gains nothing.
 	Workers int
+	// Senders is how many goroutines Run sends messages with, apart from
+	// the workers, so that a slow platform never holds up the handling of
+	// what comes in (and, on SQLite, so that encoding and sending run on
+	// another core than the one writer). Zero means one.
+	Senders int
 	// Retention is how long handled events, sent messages and done jobs
 	// are kept (to recognise late duplicate deliveries) before Run purges
 	// them, once an hour, when it also applies the network's retention;
@@ -90,6 +95,8 @@ type Pipeline struct {
 	fail       Failpoint
 	obs        Observer
 	wake       chan struct{}
+	// wakeSend tells a sender that messages were queued.
+	wakeSend chan struct{}
 
 	// deliverMu guards the deliveries waiting to be stored, and whether a
 	// call to Deliver is storing a batch.
@@ -128,7 +135,7 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 		obs = NopObserver{}
 	}
 	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, idempotent: map[core.Platform]bool{},
-		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1)}
+		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1)}
 	for _, s := range senders {
 		if _, dup := p.senders[s.Platform()]; dup {
 			return nil, fmt.Errorf("bots: pipeline: two senders for %s", s.Platform())
@@ -284,7 +291,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.work(ctx)
+			p.work(ctx, p.wake, p.StepHandle)
+		}()
+	}
+	for range max(p.cfg.Senders, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.work(ctx, p.wakeSend, p.StepSend)
 		}()
 	}
 	wg.Wait()
@@ -333,21 +347,21 @@ func (p *Pipeline) Purge(ctx context.Context) error {
 	return nil
 }
 
-// work is one worker of Run: it steps while there is work, then waits for
-// a wake-up or the next poll.
-func (p *Pipeline) work(ctx context.Context) {
+// work is one worker or sender of Run: it steps while there is work, then
+// waits for a wake-up or the next poll.
+func (p *Pipeline) work(ctx context.Context, wake <-chan struct{}, step func(context.Context) (int, error)) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-p.wake:
+		case <-wake:
 		case <-timer.C:
 		}
 		for ctx.Err() == nil {
 			stepCtx, done := graceful(ctx, ShutdownGrace)
-			n, err := p.Step(stepCtx)
+			n, err := step(stepCtx)
 			done()
 			if err != nil && ctx.Err() == nil {
 				p.log.Error("pipeline step failed", "err", err)
@@ -392,22 +406,47 @@ func (p *Pipeline) Drain(ctx context.Context) error {
 	}
 }
 
-// Step handles one batch of due events and sends one batch of due messages,
-// and returns how many it took.
+// Step handles one batch of due events and jobs and sends one batch of due
+// messages, and returns how many it took.
 func (p *Pipeline) Step(ctx context.Context) (int, error) {
+	handled, err := p.StepHandle(ctx)
+	if err != nil {
+		return handled, err
+	}
+	sent, err := p.StepSend(ctx)
+	return handled + sent, err
+}
+
+// StepHandle handles one batch of due events and one of due jobs, and
+// returns how many it took. A sender of Run is woken when it took any.
+func (p *Pipeline) StepHandle(ctx context.Context) (int, error) {
 	if err := p.failpoint(StepBeforeClaim); err != nil {
 		return 0, err
 	}
 	events, err := p.handleEvents(ctx)
+	if events > 0 {
+		p.wakeSender()
+	}
 	if err != nil {
 		return events, err
 	}
 	jobs, err := p.runJobs(ctx)
-	if err != nil {
-		return events + jobs, err
+	if jobs > 0 {
+		p.wakeSender()
 	}
-	messages, err := p.sendMessages(ctx)
-	return events + jobs + messages, err
+	return events + jobs, err
+}
+
+// StepSend sends one batch of due messages and returns how many it took.
+func (p *Pipeline) StepSend(ctx context.Context) (int, error) {
+	return p.sendMessages(ctx)
+}
+
+func (p *Pipeline) wakeSender() {
+	select {
+	case p.wakeSend <- struct{}{}:
+	default:
+	}
 }
 
 func (p *Pipeline) runJobs(ctx context.Context) (int, error) {

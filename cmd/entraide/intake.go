@@ -169,40 +169,51 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		delivered = time.Since(start)
 		done.Store(true)
 	}()
-	// The workers step until the producers are done and nothing is left.
+	// The pipeline runs as in production (Pipeline.Run: workers handle,
+	// senders send); the questions are routed-and-persisted when the inbox
+	// is empty, looked at every 2 ms.
+	runCtx, stopRun := context.WithCancel(ctx)
+	running := make(chan struct{})
+	go func() {
+		defer close(running)
+		pipe.Run(runCtx)
+	}()
 	var stepErr error
-	var errOnce sync.Once
-	var workersWG sync.WaitGroup
-	for range pcfg.Workers {
-		workersWG.Add(1)
-		go func() {
-			defer workersWG.Done()
-			for {
-				took, err := pipe.Step(ctx)
-				if err != nil {
-					errOnce.Do(func() { stepErr = err })
-					return
-				}
-				if took > 0 || !done.Load() {
-					continue
-				}
-				pending, _, err := store.Backlog(ctx)
-				if err != nil {
-					errOnce.Do(func() { stepErr = err })
-					return
-				}
-				if pending == 0 {
-					return
-				}
-			}
-		}()
+	var handledAt time.Duration
+	for {
+		time.Sleep(2 * time.Millisecond)
+		if !done.Load() {
+			continue
+		}
+		events, _, err := store.Backlog(ctx)
+		if err != nil {
+			stepErr = err
+			break
+		}
+		if events == 0 {
+			handledAt = time.Since(start)
+			break
+		}
 	}
-	workersWG.Wait()
+	// Then every message is sent before the pipeline stops.
+	for stepErr == nil {
+		_, messages, err := store.Backlog(ctx)
+		if err != nil {
+			stepErr = err
+			break
+		}
+		if messages == 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	stopRun()
+	<-running
 	if stepErr != nil {
 		return stepErr
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := handledAt
 	if deliverErr != nil {
 		return deliverErr
 	}
