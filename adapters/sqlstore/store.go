@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -49,10 +50,10 @@ type Store struct {
 	// reads holds what a transaction already read of people and rooms;
 	// nil outside a transaction.
 	reads *txReads
-	// prepared holds the statements of the intake's path, prepared once
-	// by Open on SQLite, by query; tx and txStmts are the transaction and
-	// those statements bound to it, in a transaction.
-	prepared map[string]*sqlx.Stmt
+	// prepared holds the statements prepared on SQLite, by query (nil on
+	// PostgreSQL); tx and txStmts are the transaction and those statements
+	// bound to it, in a transaction.
+	prepared *stmtCache
 	tx       *sqlx.Tx
 	txStmts  map[string]*sqlx.Stmt
 }
@@ -75,21 +76,100 @@ func (s *Store) prepare(ctx context.Context) error {
 	if s.dialect != SQLite {
 		return nil
 	}
-	s.prepared = map[string]*sqlx.Stmt{}
+	s.prepared = &stmtCache{stmts: map[string]*sqlx.Stmt{}, wanted: map[string]bool{}}
 	for _, q := range hotQueries() {
-		st, err := s.db.PreparexContext(ctx, q)
-		if err != nil {
+		if _, err := s.prepared.prepare(ctx, s.db, q); err != nil {
 			return fmt.Errorf("sqlstore: prepare %q: %w", q, err)
 		}
-		s.prepared[q] = st
 	}
 	return nil
 }
 
+// stmtCache holds the statements prepared on SQLite: the hot queries from
+// the start, and any other statement once it has been run (statements with
+// lists, at each length met: outbox rows, routings, people, sent marks).
+// Preparing takes the one connection, so a statement first met in a
+// transaction is prepared once the transaction is over. At most
+// maxPrepared statements are kept.
+type stmtCache struct {
+	mu     sync.Mutex
+	stmts  map[string]*sqlx.Stmt
+	wanted map[string]bool
+}
+
+const maxPrepared = 512
+
+// get returns the prepared statement of query, or nil after noting that it
+// is wanted.
+func (c *stmtCache) get(query string) *sqlx.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stmts[query]
+	if st == nil && len(c.stmts)+len(c.wanted) < maxPrepared {
+		c.wanted[query] = true
+	}
+	return st
+}
+
+// prepare prepares query on db unless it is already.
+func (c *stmtCache) prepare(ctx context.Context, db *sqlx.DB, query string) (*sqlx.Stmt, error) {
+	c.mu.Lock()
+	st := c.stmts[query]
+	c.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.wanted, query)
+	if prev := c.stmts[query]; prev != nil {
+		st.Close()
+		return prev, nil
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// prepareWanted prepares the statements met since the last call. A
+// statement that fails to prepare is not wanted again.
+func (c *stmtCache) prepareWanted(ctx context.Context, db *sqlx.DB) {
+	c.mu.Lock()
+	var queries []string
+	for q := range c.wanted {
+		queries = append(queries, q)
+	}
+	clear(c.wanted)
+	c.mu.Unlock()
+	for _, q := range queries {
+		c.prepare(ctx, db, q)
+	}
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	clear(c.stmts)
+}
+
 // stmt returns the prepared statement of query, bound to the transaction
-// in one, or nil when query is not prepared.
+// in one, or nil when query is not prepared yet: outside a transaction it
+// is prepared at once, inside one once the transaction is over.
 func (s *Store) stmt(ctx context.Context, query string) *sqlx.Stmt {
-	st := s.prepared[query]
+	if s.prepared == nil {
+		return nil
+	}
+	st := s.prepared.get(query)
+	if st == nil && s.tx == nil {
+		s.prepared.prepareWanted(ctx, s.db)
+		st = s.prepared.get(query)
+	}
 	if st == nil || s.tx == nil {
 		return st
 	}
@@ -216,8 +296,8 @@ func withBinaryParameters(database string) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	for _, st := range s.prepared {
-		st.Close()
+	if s.prepared != nil {
+		s.prepared.close()
 	}
 	return s.db.Close()
 }
@@ -273,6 +353,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	if s.prepared != nil {
+		defer s.prepared.prepareWanted(ctx, s.db)
 	}
 	if err := fn(&Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx}); err != nil {
 		tx.Rollback()
