@@ -108,6 +108,12 @@ const queryExpertLoad = `SELECT person_id, organisation, available, away_until, 
 
 // ExpertLoad implements core.Store.
 func (s *Store) ExpertLoad(ctx context.Context, id core.PersonID, since time.Time) (core.Expert, int, error) {
+	keep := s.dialect == SQLite && s.inTx
+	if keep {
+		if l, ok := s.reads.load(id, since); ok {
+			return l.expert, l.count, nil
+		}
+	}
 	var r struct {
 		expertRow
 		Count int `db:"routed"`
@@ -115,6 +121,9 @@ func (s *Store) ExpertLoad(ctx context.Context, id core.PersonID, since time.Tim
 	err := s.get(ctx, &r, queryExpertLoad, int64(id), ts(since), int64(id))
 	if err != nil {
 		return core.Expert{}, 0, notFound(err, fmt.Sprintf("sqlstore: load of expert %d", id))
+	}
+	if keep {
+		s.reads.keepLoad(id, expertLoad{expert: r.expert(), count: r.Count, since: since})
 	}
 	return r.expert(), r.Count, nil
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -187,6 +188,17 @@ func (s *Store) AddRoutingsWithinBudget(ctx context.Context, q core.QuestionID, 
 	for i, id := range ids {
 		idArgs[i] = id
 	}
+	if s.dialect == SQLite && s.inTx {
+		if routed, ok, err := s.addRoutingsKnownLoads(ctx, q, ids, at, since, defaultBudget); ok {
+			if isUniqueViolation(err) {
+				return nil, fmt.Errorf("sqlstore: route question %d: %w: already routed to one of %v", q, core.ErrConflict, experts)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("sqlstore: route question %d within budgets: %w", q, err)
+			}
+			return keepOrder(experts, routed), nil
+		}
+	}
 	// PostgreSQL types the parameters of a SELECT list as text unless told.
 	values := "?, e.person_id, ?, ?"
 	if s.dialect == Postgres {
@@ -217,6 +229,12 @@ func (s *Store) AddRoutingsWithinBudget(ctx context.Context, q core.QuestionID, 
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: route question %d within budgets: %w", q, err)
 	}
+	return keepOrder(experts, routed), nil
+}
+
+// keepOrder returns the experts whose ids are in routed, once each, in the
+// order of experts.
+func keepOrder(experts []core.PersonID, routed []int64) []core.PersonID {
 	ok := make(map[core.PersonID]bool, len(routed))
 	for _, id := range routed {
 		ok[core.PersonID(id)] = true
@@ -228,7 +246,56 @@ func (s *Store) AddRoutingsWithinBudget(ctx context.Context, q core.QuestionID, 
 			delete(ok, e)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// addRoutingsKnownLoads is AddRoutingsWithinBudget in a SQLite transaction
+// that already read the load of every expert in ids (ExpertLoad, as
+// routing does to choose them): the budgets are checked against what it
+// read, with no count again, and the routings stored in one plain insert.
+// ok is false when a load is not known, and nothing was done.
+func (s *Store) addRoutingsKnownLoads(ctx context.Context, q core.QuestionID, ids []int64, at, since time.Time, defaultBudget int) (routed []int64, ok bool, err error) {
+	loads := make([]expertLoad, len(ids))
+	for i, id := range ids {
+		l, known := s.reads.load(core.PersonID(id), since)
+		if !known {
+			return nil, false, nil
+		}
+		loads[i] = l
+	}
+	for i, id := range ids {
+		budget := loads[i].expert.DailyBudget
+		if budget <= 0 {
+			budget = defaultBudget
+		}
+		if loads[i].count < budget {
+			routed = append(routed, id)
+		}
+	}
+	if len(routed) == 0 {
+		return nil, true, nil
+	}
+	args := make([]any, 0, 4*len(routed))
+	for _, id := range routed {
+		args = append(args, int64(q), id, string(core.RoutingAsked), ts(at))
+	}
+	query := "INSERT INTO routings (question_id, expert_id, status, routed_at) VALUES (?, ?, ?, ?)" +
+		strings.Repeat(", (?, ?, ?, ?)", len(routed)-1)
+	before := s.reads.loads
+	if _, err := s.exec(ctx, query, args...); err != nil {
+		return nil, true, err
+	}
+	// The insert made exec forget the loads; they are known again, one
+	// routing more each.
+	s.reads.loads = before
+	for i, id := range ids {
+		if slices.Contains(routed, id) {
+			l := loads[i]
+			l.count++
+			s.reads.keepLoad(core.PersonID(id), l)
+		}
+	}
+	return routed, true, nil
 }
 
 // Routings implements core.Store.

@@ -192,6 +192,43 @@ func (s *Store) stmt(ctx context.Context, query string) *sqlx.Stmt {
 type txReads struct {
 	byIdentity map[core.Identity]core.Person
 	rooms      map[core.Room]core.CommunityID
+	// loads holds, on SQLite only, what ExpertLoad read of experts and of
+	// their routings, kept up to date by the routings the transaction
+	// stores itself: SQLite's write transaction excludes every other
+	// writer, so no one else can change them meanwhile. Any other
+	// statement that writes to experts or routings forgets them.
+	loads map[core.PersonID]expertLoad
+}
+
+// expertLoad is an expert and the count of their routings since a time.
+type expertLoad struct {
+	expert core.Expert
+	count  int
+	since  time.Time
+}
+
+// load returns what the transaction knows of expert id's routings since
+// since: a count taken from an earlier or equal time, so at least the
+// true count (a routing may have aged out of the window since).
+func (r *txReads) load(id core.PersonID, since time.Time) (expertLoad, bool) {
+	if r == nil {
+		return expertLoad{}, false
+	}
+	l, ok := r.loads[id]
+	if !ok || l.since.After(since) {
+		return expertLoad{}, false
+	}
+	return l, true
+}
+
+func (r *txReads) keepLoad(id core.PersonID, l expertLoad) {
+	if r == nil {
+		return
+	}
+	if r.loads == nil {
+		r.loads = map[core.PersonID]expertLoad{}
+	}
+	r.loads[id] = l
 }
 
 // cachedTables are the tables whose rows txReads holds.
@@ -201,16 +238,19 @@ var cachedTables = []string{"people", "identities", "rooms", "communities"}
 // whose rows it holds. It errs on the side of forgetting: any statement
 // other than a SELECT that names one of them.
 func (s *Store) forget(query string) {
-	if s.reads == nil || (len(s.reads.byIdentity) == 0 && len(s.reads.rooms) == 0) {
+	if s.reads == nil || (len(s.reads.byIdentity) == 0 && len(s.reads.rooms) == 0 && len(s.reads.loads) == 0) {
 		return
 	}
 	head := strings.TrimSpace(query)
 	if len(head) >= 6 && strings.EqualFold(head[:6], "SELECT") {
 		return
 	}
+	if strings.Contains(query, "experts") || strings.Contains(query, "routings") {
+		s.reads.loads = nil
+	}
 	for _, t := range cachedTables {
 		if strings.Contains(query, t) {
-			s.reads = &txReads{}
+			s.reads.byIdentity, s.reads.rooms = nil, nil
 			return
 		}
 	}

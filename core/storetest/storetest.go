@@ -25,25 +25,26 @@ var t0 = time.Date(2026, 3, 9, 8, 30, 0, 123456000, time.UTC)
 // Run runs the store contract.
 func Run(t *testing.T, open Open) {
 	tests := map[string]func(*testing.T, core.Store){
-		"People":        testPeople,
-		"Rooms":         testRooms,
-		"Experts":       testExperts,
-		"Questions":     testQuestions,
-		"Routings":      testRoutings,
-		"RouteBudgets":  testRouteBudgets,
-		"RouteRace":     testRouteRace,
-		"PeopleByID":    testPeopleByID,
-		"Answers":       testAnswers,
-		"Tx":            testTx,
-		"Checkpoints":   testCheckpoints,
-		"Concurrent":    testConcurrent,
-		"Offers":        testOffers,
-		"Events":        testEvents,
-		"Subscriptions": testSubscriptions,
-		"Roles":         testRoles,
-		"Digests":       testDigests,
-		"LoginTokens":   testLoginTokens,
-		"Activity":      testActivity,
+		"People":              testPeople,
+		"Rooms":               testRooms,
+		"Experts":             testExperts,
+		"Questions":           testQuestions,
+		"Routings":            testRoutings,
+		"RouteBudgets":        testRouteBudgets,
+		"RouteBudgetsInOneTx": testRouteBudgetsInOneTx,
+		"RouteRace":           testRouteRace,
+		"PeopleByID":          testPeopleByID,
+		"Answers":             testAnswers,
+		"Tx":                  testTx,
+		"Checkpoints":         testCheckpoints,
+		"Concurrent":          testConcurrent,
+		"Offers":              testOffers,
+		"Events":              testEvents,
+		"Subscriptions":       testSubscriptions,
+		"Roles":               testRoles,
+		"Digests":             testDigests,
+		"LoginTokens":         testLoginTokens,
+		"Activity":            testActivity,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) { test(t, open(t)) })
@@ -424,6 +425,54 @@ func testRouteBudgets(t *testing.T, s core.Store) {
 	}
 	if got := must(s.AddRoutingsWithinBudget(ctx, q.ID, nil, t0, since, 3)); len(got) != 0 {
 		t.Fatalf("routing to nobody gave %v", got)
+	}
+}
+
+// testRouteBudgetsInOneTx routes several questions in one transaction,
+// each after reading the experts' loads as routing does (a store may keep
+// them for the transaction): budgets hold, and what else the transaction
+// writes (a routing stored another way, a budget changed) counts at once.
+func testRouteBudgetsInOneTx(t *testing.T, s core.Store) {
+	ctx := context.Background()
+	alice, bob, carol := person(t, s, "alice"), person(t, s, "bob"), person(t, s, "carol")
+	check(t, s.SaveExpert(ctx, core.Expert{Person: bob.ID, Topics: []string{"x"}, Available: true, DailyBudget: 2, UpdatedAt: t0}))
+	check(t, s.SaveExpert(ctx, core.Expert{Person: carol.ID, Topics: []string{"x"}, Available: true, DailyBudget: 4, UpdatedAt: t0}))
+	since := t0.Add(-24 * time.Hour)
+	var got [][]core.PersonID
+	check(t, s.InTx(ctx, func(tx core.Store) error {
+		route := func(name string) {
+			q := newQuestion(t, tx, alice, name)
+			for _, e := range []core.Person{bob, carol} {
+				if _, _, err := tx.ExpertLoad(ctx, e.ID, since); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got = append(got, must(tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{bob.ID, carol.ID}, t0, since, 3)))
+		}
+		route("q0") // bob 1/2, carol 1/4
+		route("q1") // bob 2/2, carol 2/4
+		route("q2") // bob full, carol 3/4
+		// A routing stored another way counts: carol is now full.
+		other := newQuestion(t, tx, alice, "other")
+		check(t, tx.AddRouting(ctx, core.Routing{Question: other.ID, Expert: carol.ID, Status: core.RoutingAsked, RoutedAt: t0}))
+		route("q3")
+		// A larger budget counts at once: bob may take one more.
+		check(t, tx.SaveExpert(ctx, core.Expert{Person: bob.ID, Topics: []string{"x"}, Available: true, DailyBudget: 3, UpdatedAt: t0}))
+		route("q4")
+		route("q5")
+		return nil
+	}))
+	want := fmt.Sprint([][]core.PersonID{{bob.ID, carol.ID}, {bob.ID, carol.ID}, {carol.ID}, {}, {bob.ID}, {}})
+	if fmt.Sprint(got) != want {
+		t.Fatalf("routed %v, want %v", got, want)
+	}
+	for _, c := range []struct {
+		who  core.Person
+		want int
+	}{{bob, 3}, {carol, 4}} {
+		if n := must(s.CountRoutingsSince(ctx, c.who.ID, since)); n != c.want {
+			t.Fatalf("%s was routed %d questions, want %d", c.who.DisplayName, n, c.want)
+		}
 	}
 }
 
