@@ -266,6 +266,7 @@ type Engine struct {
 	nCands    int
 	nAnswers  int     // answers recorded, the clock of the activity prior
 	qLenSum   float64 // question lengths, for BM25 over questions
+	resolvedN int     // questions marked resolved
 	eLenSum   float64 // answered-question document lengths
 	nDocs     int     // people with an answered-question document
 	aLenSum   float64 // answer document lengths
@@ -956,8 +957,9 @@ func mergePostings(p postings) postings {
 func (e *Engine) MarkResolved(questionID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if qi := e.lookupQuestion(questionID); qi >= 0 {
+	if qi := e.lookupQuestion(questionID); qi >= 0 && !e.qs[qi].resolved {
 		e.qs[qi].resolved = true
+		e.resolvedN++
 	}
 }
 

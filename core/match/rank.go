@@ -547,7 +547,7 @@ func (e *Engine) kthScore(s *scratch, k int) float64 {
 // questions that share no term are appended, most recent first.
 func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fill bool) []Scored {
 	s.results = s.results[:0]
-	if len(e.qs) == 0 {
+	if len(e.qs) == 0 || (resolvedOnly && e.resolvedN == 0) {
 		return nil
 	}
 	avg := e.qLenSum / float64(len(e.qs))
@@ -575,6 +575,9 @@ func (e *Engine) similar(s *scratch, qterms []queryTerm, k int, resolvedOnly, fi
 			for off, m := 0, 0; off < len(p.data); {
 				m, off, last = decodeBlock(p.data, off, last, ids[:], tfs[:])
 				for j, qi := range ids[:m] {
+					if resolvedOnly && !e.qs[qi].resolved {
+						continue
+					}
 					if s.qacc[qi] == 0 {
 						s.qhit = append(s.qhit, qi)
 					}
