@@ -258,9 +258,15 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.log.Info("matrix: connected", "user", a.cli.UserID, "device", a.cli.DeviceID, "encryption", a.crypto != nil)
 	since, err := a.store.Checkpoint(ctx, a.key("next_batch"))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return fmt.Errorf("matrix: read sync position: %w", err)
 	}
 	if err := a.loadLastSeen(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	filter := fmt.Sprintf(`{"room":{"timeline":{"limit":%d}},"presence":{"not_types":["*"]}}`, a.timelineLimit())
