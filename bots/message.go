@@ -31,12 +31,13 @@ const (
 	Break
 )
 
-// Span is one piece of a Message.
+// Span is one piece of a Message. Empty fields are left out of its JSON
+// (the outbox stores every message, and most spans name no one).
 type Span struct {
-	Kind SpanKind
-	Text string
+	Kind SpanKind `json:",omitempty"`
+	Text string   `json:",omitempty"`
 	// Who is the person a Mention names.
-	Who core.Identity
+	Who core.Identity `json:",omitzero"`
 }
 
 // Message is a platform-neutral rich message: what the bot says, before an
@@ -132,7 +133,7 @@ const (
 // Action is a button under a message. Pressing it becomes an ordinary Event
 // whose Text is the command, so buttons and typed commands share one path.
 type Action struct {
-	Kind ActionKind
+	Kind ActionKind `json:",omitempty"`
 	// ID is stable for the same button of the same message, such as
 	// "answer:12".
 	ID    string
@@ -140,7 +141,8 @@ type Action struct {
 	// Command is the command to run, without prefix, such as "answer 12".
 	Command string
 	// FormTitle and FormLabel describe the text asked by an ActionForm.
-	FormTitle, FormLabel string
+	FormTitle string `json:",omitempty"`
+	FormLabel string `json:",omitempty"`
 	// Form, when set, names a form of several inputs (see LookupForm) that
 	// an ActionForm opens instead of one text; the answers make the whole
 	// command (Form.CommandText).
@@ -259,9 +261,9 @@ func (e Event) ThreadRoot() string {
 // set), or, when Room is empty, a direct message to User.
 type Destination struct {
 	Platform core.Platform
-	Room     string
-	Thread   string
-	User     string
+	Room     string `json:",omitempty"`
+	Thread   string `json:",omitempty"`
+	User     string `json:",omitempty"`
 }
 
 // DirectTo returns the destination of a direct message to who.
