@@ -40,6 +40,12 @@ type PipelineConfig struct {
 	// what comes in (and, on SQLite, so that encoding and sending run on
 	// another core than the one writer). Zero means one.
 	Senders int
+	// SendSettle is how long a sender of Run lets messages gather after
+	// claiming fewer than SendBatch: under load it then claims and marks
+	// them in fewer, larger statements, each a commit on the one SQLite
+	// writer, for a few milliseconds more before a message leaves (a
+	// platform's API takes tens of them). Zero means 5 ms; negative, none.
+	SendSettle time.Duration
 	// Retention is how long handled events, sent messages and done jobs
 	// are kept (to recognise late duplicate deliveries) before Run purges
 	// them, once an hour, when it also applies the network's retention;
@@ -98,11 +104,25 @@ type Pipeline struct {
 	// wakeSend tells a sender that messages were queued.
 	wakeSend chan struct{}
 
+	// handoff holds messages that this process stored already leased to
+	// itself (Queue.PutOutgoingClaimed), committed and not yet sent: the
+	// senders take them from here rather than claim them again, which
+	// would rewrite each row once more.
+	handoffMu sync.Mutex
+	handoff   []handed
+
 	// deliverMu guards the deliveries waiting to be stored, and whether a
 	// call to Deliver is storing a batch.
 	deliverMu sync.Mutex
 	waiting   []*delivery
 	storing   bool
+}
+
+// handed is a message handed from the transaction that stored it to the
+// senders.
+type handed struct {
+	item OutboxItem
+	at   time.Time
 }
 
 var _ Inbox = (*Pipeline)(nil)
@@ -117,6 +137,9 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = 1
+	}
+	if cfg.SendSettle == 0 {
+		cfg.SendSettle = 5 * time.Millisecond
 	}
 	if cfg.SendBatch == 0 {
 		cfg.SendBatch = 4 * cfg.Batch
@@ -291,18 +314,40 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.work(ctx, p.wake, p.StepHandle)
+			p.work(ctx, p.wake, p.StepHandle, 0, 0)
 		}()
 	}
 	for range max(p.cfg.Senders, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.work(ctx, p.wakeSend, p.StepSend)
+			p.work(ctx, p.wakeSend, p.StepSend, p.cfg.SendSettle, p.cfg.SendBatch)
 		}()
 	}
 	wg.Wait()
+	p.releaseHanded()
 	return nil
+}
+
+// releaseHanded gives up the leases of the messages handed to the senders
+// and not sent, when Run stops: the next process sends them at once,
+// rather than once their lease has run out.
+func (p *Pipeline) releaseHanded() {
+	p.handoffMu.Lock()
+	ids := make([]int64, len(p.handoff))
+	for i, h := range p.handoff {
+		ids[i] = h.item.ID
+	}
+	p.handoff = nil
+	p.handoffMu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	if err := p.queue.ReleaseOutgoing(ctx, ids, p.cfg.Owner); err != nil {
+		p.log.Warn("messages left leased at shutdown: sent once their lease runs out", "messages", len(ids), "err", err)
+	}
 }
 
 // purgeHourly purges what is older than Retention, at start and then every
@@ -348,8 +393,9 @@ func (p *Pipeline) Purge(ctx context.Context) error {
 }
 
 // work is one worker or sender of Run: it steps while there is work, then
-// waits for a wake-up or the next poll.
-func (p *Pipeline) work(ctx context.Context, wake <-chan struct{}, step func(context.Context) (int, error)) {
+// waits for a wake-up or the next poll. A step that took some but fewer
+// than full is followed by a pause of settle, when positive.
+func (p *Pipeline) work(ctx context.Context, wake <-chan struct{}, step func(context.Context) (int, error), settle time.Duration, full int) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -369,6 +415,12 @@ func (p *Pipeline) work(ctx context.Context, wake <-chan struct{}, step func(con
 			}
 			if n == 0 {
 				break
+			}
+			if settle > 0 && n < full {
+				select {
+				case <-ctx.Done():
+				case <-time.After(settle):
+				}
 			}
 		}
 		timer.Reset(p.cfg.Poll)
@@ -465,10 +517,12 @@ func (p *Pipeline) runJobs(ctx context.Context) (int, error) {
 // runJob runs one job in one transaction with its effects and messages.
 func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
 	start := time.Now()
+	var claimed []handed
 	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
+		claimed = claimed[:0]
 		return p.unit(ctx, q,
 			func() error { return q.FinishJob(ctx, j.ID, p.cfg.Owner, p.clock.Now()) },
-			func() ([]Outgoing, error) { return bot.HandleJob(ctx, j) })
+			func() ([]Outgoing, error) { return bot.HandleJob(ctx, j) }, &claimed)
 	})
 	report := JobReport{Kind: j.Kind, Duration: time.Since(start), Outcome: OutcomeOK}
 	var crash errCrash
@@ -493,6 +547,7 @@ func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
 		return nil
 	}
 	flush()
+	p.handOff(claimed)
 	p.obs.JobRun(report)
 	return p.failpoint(StepCommitted)
 }
@@ -550,7 +605,7 @@ func (p *Pipeline) inTx(ctx context.Context, work func(q Queue, bot *Bot) error)
 // done first (on PostgreSQL this locks it, so a second process that took
 // over a lapsed lease waits, then fails), produce runs the bot, and its
 // messages are queued.
-func (p *Pipeline) unit(ctx context.Context, q Queue, finish func() error, produce func() ([]Outgoing, error)) error {
+func (p *Pipeline) unit(ctx context.Context, q Queue, finish func() error, produce func() ([]Outgoing, error), claimed *[]handed) error {
 	if err := finish(); err != nil {
 		return err
 	}
@@ -561,14 +616,93 @@ func (p *Pipeline) unit(ctx context.Context, q Queue, finish func() error, produ
 	if err := p.failpoint(StepHandled); err != nil {
 		return errCrash{err}
 	}
-	return q.PutOutgoing(ctx, out, p.clock.Now())
+	return p.putOutgoing(ctx, q, out, claimed)
+}
+
+// handoffMax is how many messages may wait in the hand-off, in units of
+// SendBatch; beyond, messages are stored for the senders to claim.
+const handoffMax = 4
+
+// putOutgoing queues out in the transaction of q: the messages for this
+// process's platforms are stored leased to it and added to claimed, to be
+// handed to the senders once the transaction is committed (see
+// handOff); the others, or all when the hand-off is full, are stored for
+// any process to claim.
+func (p *Pipeline) putOutgoing(ctx context.Context, q Queue, out []Outgoing, claimed *[]handed) error {
+	now := p.clock.Now()
+	if claimed == nil || p.handoffLen()+len(*claimed) >= handoffMax*p.cfg.SendBatch {
+		return q.PutOutgoing(ctx, out, now)
+	}
+	var mine, others []Outgoing
+	for _, o := range out {
+		if _, ok := p.senders[o.To.Platform]; ok {
+			mine = append(mine, o)
+		} else {
+			others = append(others, o)
+		}
+	}
+	if err := q.PutOutgoing(ctx, others, now); err != nil {
+		return err
+	}
+	items, err := q.PutOutgoingClaimed(ctx, mine, p.cfg.Owner, p.cfg.Lease, now)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		*claimed = append(*claimed, handed{item: it, at: now})
+	}
+	return nil
+}
+
+func (p *Pipeline) handoffLen() int {
+	p.handoffMu.Lock()
+	defer p.handoffMu.Unlock()
+	return len(p.handoff)
+}
+
+// handOff gives the senders the messages of a committed transaction.
+func (p *Pipeline) handOff(claimed []handed) {
+	if len(claimed) == 0 {
+		return
+	}
+	p.handoffMu.Lock()
+	p.handoff = append(p.handoff, claimed...)
+	p.handoffMu.Unlock()
+	p.wakeSender()
+}
+
+// takeHanded returns up to limit handed messages, oldest first. Those
+// whose lease is half gone are dropped: they are claimed from the store
+// once it has run out, so that no one may claim a message this process is
+// still sending.
+func (p *Pipeline) takeHanded(limit int) []OutboxItem {
+	p.handoffMu.Lock()
+	defer p.handoffMu.Unlock()
+	now := p.clock.Now()
+	var out []OutboxItem
+	n := 0
+	for _, h := range p.handoff {
+		n++
+		if now.Sub(h.at) > p.cfg.Lease/2 {
+			continue
+		}
+		out = append(out, h.item)
+		if len(out) == limit {
+			break
+		}
+	}
+	p.handoff = p.handoff[n:]
+	if len(p.handoff) == 0 {
+		p.handoff = nil
+	}
+	return out
 }
 
 // eventUnit is unit for a claimed event.
-func (p *Pipeline) eventUnit(ctx context.Context, q Queue, bot *Bot, item InboxItem) error {
+func (p *Pipeline) eventUnit(ctx context.Context, q Queue, bot *Bot, item InboxItem, claimed *[]handed) error {
 	return p.unit(ctx, q,
 		func() error { return q.FinishEvent(ctx, item.ID, p.cfg.Owner, p.clock.Now()) },
-		func() ([]Outgoing, error) { return bot.Handle(ctx, item.Event) })
+		func() ([]Outgoing, error) { return bot.Handle(ctx, item.Event) }, claimed)
 }
 
 // handleBatch handles claimed events in one transaction, which saves a
@@ -579,11 +713,12 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 	// shared.
 	took := make([]time.Duration, 0, len(items))
 	var start time.Time
+	var claimed []handed
 	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
-		took = took[:0]
+		took, claimed = took[:0], claimed[:0]
 		for _, item := range items {
 			start = time.Now()
-			if err := p.eventUnit(ctx, q, bot, item); err != nil {
+			if err := p.eventUnit(ctx, q, bot, item, &claimed); err != nil {
 				return err
 			}
 			took = append(took, time.Since(start))
@@ -602,6 +737,7 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 		return false, nil
 	}
 	flush()
+	p.handOff(claimed)
 	for i, item := range items {
 		p.obs.EventHandled(HandlingReport{Platform: item.Event.Platform, Command: p.bot.commandOf(item.Event.Text),
 			Duration: took[i], Outcome: OutcomeOK})
@@ -613,7 +749,11 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 // the bot's effects are stored and its messages queued, all or nothing.
 func (p *Pipeline) handle(ctx context.Context, item InboxItem) error {
 	start := time.Now()
-	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error { return p.eventUnit(ctx, q, bot, item) })
+	var claimed []handed
+	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
+		claimed = claimed[:0]
+		return p.eventUnit(ctx, q, bot, item, &claimed)
+	})
 	report := HandlingReport{Platform: item.Event.Platform, Command: p.bot.commandOf(item.Event.Text),
 		Duration: time.Since(start), Outcome: OutcomeOK}
 	failed := item.Attempts+1 >= p.cfg.MaxAttempts
@@ -639,6 +779,7 @@ func (p *Pipeline) handle(ctx context.Context, item InboxItem) error {
 		return p.retryEvent(ctx, item, err, nil)
 	}
 	flush()
+	p.handOff(claimed)
 	p.obs.EventHandled(report)
 	return p.failpoint(StepCommitted)
 }
@@ -674,9 +815,15 @@ func backoff(attempts int) time.Duration {
 }
 
 func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
-	items, err := p.queue.ClaimOutgoing(ctx, p.cfg.Owner, p.platforms, p.cfg.SendBatch, p.cfg.Lease, p.clock.Now())
-	if err != nil {
-		return 0, fmt.Errorf("bots: pipeline: %w", err)
+	// Messages handed over by this process's transactions go first, with
+	// no claim; the store is asked only when there are none.
+	items := p.takeHanded(p.cfg.SendBatch)
+	if len(items) == 0 {
+		var err error
+		items, err = p.queue.ClaimOutgoing(ctx, p.cfg.Owner, p.platforms, p.cfg.SendBatch, p.cfg.Lease, p.clock.Now())
+		if err != nil {
+			return 0, fmt.Errorf("bots: pipeline: %w", err)
+		}
 	}
 	// Messages to platforms that deduplicate by key are marked together,
 	// in one statement, after the batch: a crash in between sends them

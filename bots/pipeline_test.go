@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -637,4 +638,123 @@ func TestShutdownFinishesTheStepUnderWay(t *testing.T) {
 	if pending != 0 {
 		t.Fatalf("%d messages left in the outbox after a clean shutdown, want the one under way marked sent", pending)
 	}
+}
+
+// claimCounter is a queue that counts the claims of messages.
+type claimCounter struct {
+	bots.Queue
+	claims atomic.Int64
+}
+
+func (c *claimCounter) ClaimOutgoing(ctx context.Context, owner string, platforms []core.Platform, limit int, lease time.Duration, now time.Time) ([]bots.OutboxItem, error) {
+	c.claims.Add(1)
+	return c.Queue.ClaimOutgoing(ctx, owner, platforms, limit, lease, now)
+}
+
+// TestHandedMessagesAreSentOnceWithoutClaim checks the hand-off from the
+// transaction that stores messages to the senders of the same process:
+// they are sent with no claim, no other process may send them meanwhile,
+// and when the process dies before sending them, another one sends them
+// once their lease has run out.
+func TestHandedMessagesAreSentOnceWithoutClaim(t *testing.T) {
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			store := open(t)
+			clock := core.NewManualClock(t0)
+			sender := newPlatformFake()
+			counter := &claimCounter{Queue: store}
+			first := buildQueuePipelineClock(t, store, counter, clock, sender, "first")
+			second := buildQueuePipelineClock(t, store, store, clock, sender, "second")
+			ev := func(id string) bots.Event {
+				return bots.Event{ID: id, Platform: "test", Room: "#r", Sender: core.Identity{Platform: "test", User: "alice"}, SenderName: "Alice", Text: "!aide"}
+			}
+			if err := first.Deliver(ctx, ev("e1")); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := first.StepHandle(ctx); err != nil || n != 1 {
+				t.Fatalf("StepHandle = %d, %v", n, err)
+			}
+			// The reply is leased to first: second finds nothing to send.
+			if err := second.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(sender.order); got != 0 {
+				t.Fatalf("second sent %d messages leased to first", got)
+			}
+			if n, err := first.StepSend(ctx); err != nil || n != 1 {
+				t.Fatalf("StepSend = %d, %v", n, err)
+			}
+			if c := counter.claims.Load(); c != 0 {
+				t.Errorf("first claimed messages %d times; the handed one needs none", c)
+			}
+			// first dies after storing the reply to e2, before sending it.
+			if err := first.Deliver(ctx, ev("e2")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := first.StepHandle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := second.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(sender.order); got != 1 {
+				t.Fatalf("before the lease ran out, %d messages were sent, want 1", got)
+			}
+			clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
+			if err := second.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(sender.order) != 2 {
+				t.Fatalf("after the lease ran out, sent %v, want both replies", sender.order)
+			}
+			// A third process stops (Run's context ends) with a handed
+			// message not sent: it gives up the lease, and second sends
+			// the message at once.
+			third := buildQueuePipelineClock(t, store, store, clock, sender, "third")
+			if err := third.Deliver(ctx, ev("e3")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := third.StepHandle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			stopped, cancel := context.WithCancel(ctx)
+			cancel()
+			if err := third.Run(stopped); err != nil {
+				t.Fatal(err)
+			}
+			if err := second.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(sender.order) != 3 {
+				t.Fatalf("after third stopped, sent %v, want its reply too", sender.order)
+			}
+			for key, n := range sender.calls {
+				if n != 1 {
+					t.Errorf("%s sent %d times", key, n)
+				}
+			}
+		})
+	}
+}
+
+// buildQueuePipelineClock is a pipeline over queue (backed by store) on
+// clock, sending through sender, with owner in its leases.
+func buildQueuePipelineClock(t *testing.T, store *sqlstore.Store, queue bots.Queue, clock core.Clock, sender bots.Sender, owner string) *bots.Pipeline {
+	t.Helper()
+	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := bots.New(net, bots.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg := bots.DefaultPipelineConfig()
+	pcfg.Owner = owner
+	p, err := bots.NewPipeline(queue, bot, []bots.Sender{sender}, clock, pcfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

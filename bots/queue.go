@@ -61,6 +61,16 @@ type Queue interface {
 	// PutOutgoing stores messages to send; a message whose key is already
 	// stored is skipped.
 	PutOutgoing(ctx context.Context, out []Outgoing, now time.Time) error
+	// PutOutgoingClaimed stores messages like PutOutgoing, already leased
+	// to owner until now+lease, and returns those it stored (not those
+	// whose key was stored already), so that the process that made them
+	// sends them without claiming them. Should it die first, they are
+	// claimed by anyone once the lease has run out.
+	PutOutgoingClaimed(ctx context.Context, out []Outgoing, owner string, lease time.Duration, now time.Time) ([]OutboxItem, error)
+	// ReleaseOutgoing gives up owner's lease on messages still pending, so
+	// that any process may send them at once (a process that stops with
+	// messages handed to it but not sent).
+	ReleaseOutgoing(ctx context.Context, ids []int64, owner string) error
 	// ClaimOutgoing leases up to limit pending messages for the given
 	// platforms that are due, oldest first.
 	ClaimOutgoing(ctx context.Context, owner string, platforms []core.Platform, limit int, lease time.Duration, now time.Time) ([]OutboxItem, error)

@@ -206,28 +206,90 @@ func (s *Store) PutOutgoing(ctx context.Context, out []bots.Outgoing, now time.T
 	if len(out) == 0 {
 		return nil
 	}
+	query, args, err := putOutgoingQuery(out, now, "", time.Time{})
+	if err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, query, args...); err != nil {
+		return fmt.Errorf("sqlstore: put %d outgoing messages: %w", len(out), err)
+	}
+	return nil
+}
+
+// PutOutgoingClaimed implements bots.Queue, in one statement too.
+func (s *Store) PutOutgoingClaimed(ctx context.Context, out []bots.Outgoing, owner string, lease time.Duration, now time.Time) ([]bots.OutboxItem, error) {
+	if len(out) == 0 {
+		return nil, nil
+	}
+	query, args, err := putOutgoingQuery(out, now, owner, now.Add(lease))
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID  int64  `db:"id"`
+		Key string `db:"key"`
+	}
+	if err := s.selectAll(ctx, &rows, query+" RETURNING id, key", args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: put %d outgoing messages: %w", len(out), err)
+	}
+	byKey := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		byKey[r.Key] = r.ID
+	}
+	items := make([]bots.OutboxItem, 0, len(rows))
+	for _, o := range out {
+		if id, ok := byKey[o.Key]; ok {
+			items = append(items, bots.OutboxItem{ID: id, Outgoing: o})
+			delete(byKey, o.Key)
+		}
+	}
+	return items, nil
+}
+
+// ReleaseOutgoing implements bots.Queue.
+func (s *Store) ReleaseOutgoing(ctx context.Context, ids []int64, owner string) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, owner)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		if _, err := s.exec(ctx, `UPDATE outbox SET lease_owner = '', lease_until = NULL
+			WHERE state = 'pending' AND lease_owner = ? AND id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...); err != nil {
+			return fmt.Errorf("sqlstore: release %d outgoing messages: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// putOutgoingQuery is the statement that stores out, leased to owner
+// until until when owner is not empty.
+func putOutgoingQuery(out []bots.Outgoing, now time.Time, owner string, until time.Time) (string, []any, error) {
 	var query strings.Builder
-	query.WriteString("INSERT INTO outbox (key, platform, payload, state, next_at, created_at) VALUES ")
-	args := make([]any, 0, 5*len(out))
+	query.WriteString("INSERT INTO outbox (key, platform, payload, state, next_at, created_at, lease_owner, lease_until) VALUES ")
+	args := make([]any, 0, 7*len(out))
+	lease := nullTime(time.Time{})
+	if owner != "" {
+		lease = nullTime(until)
+	}
 	for i, o := range out {
 		if o.Key == "" {
-			return fmt.Errorf("sqlstore: put outgoing: %w: message without key", core.ErrInvalid)
+			return "", nil, fmt.Errorf("sqlstore: put outgoing: %w: message without key", core.ErrInvalid)
 		}
 		payload, err := json.Marshal(o)
 		if err != nil {
-			return fmt.Errorf("sqlstore: put outgoing %s: %w", o.Key, err)
+			return "", nil, fmt.Errorf("sqlstore: put outgoing %s: %w", o.Key, err)
 		}
 		if i > 0 {
 			query.WriteString(", ")
 		}
-		query.WriteString("(?, ?, ?, 'pending', ?, ?)")
-		args = append(args, o.Key, string(o.To.Platform), string(payload), ts(now), ts(now))
+		query.WriteString("(?, ?, ?, 'pending', ?, ?, ?, ?)")
+		args = append(args, o.Key, string(o.To.Platform), string(payload), ts(now), ts(now), owner, lease)
 	}
 	query.WriteString(" ON CONFLICT (key) DO NOTHING")
-	if _, err := s.exec(ctx, query.String(), args...); err != nil {
-		return fmt.Errorf("sqlstore: put %d outgoing messages: %w", len(out), err)
-	}
-	return nil
+	return query.String(), args, nil
 }
 
 // ClaimOutgoing implements bots.Queue.
