@@ -93,3 +93,51 @@ func TestDialectOf(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresPreparedStatementsGoStale checks the statement cache on
+// PostgreSQL: a statement whose plan went stale (a migration by another
+// process changed the type of a column it returns) is prepared again, and
+// statement_cache=off in the URL keeps statements unprepared.
+func TestPostgresPreparedStatementsGoStale(t *testing.T) {
+	ctx := context.Background()
+	url := sqlstoretest.PostgresURL(t)
+	s, err := sqlstore.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.DB().SetMaxOpenConns(1) // one connection: the one the statement is prepared on
+	if err := s.SetCheckpoint(ctx, "k", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // run, then run prepared
+		if v, err := s.Checkpoint(ctx, "k"); err != nil || v != "v1" {
+			t.Fatalf("Checkpoint = %q, %v", v, err)
+		}
+	}
+	if _, err := s.DB().ExecContext(ctx, "ALTER TABLE checkpoints ALTER COLUMN value TYPE VARCHAR(4000)"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Checkpoint(ctx, "k"); err != nil || v != "v1" {
+		t.Fatalf("after the column changed type: Checkpoint = %q, %v", v, err)
+	}
+	err = s.InTx(ctx, func(tx core.Store) error {
+		v, err := tx.(*sqlstore.Store).Checkpoint(ctx, "k")
+		if err == nil && v != "v1" {
+			t.Errorf("in a transaction: Checkpoint = %q", v)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("in a transaction, after preparing again: %v", err)
+	}
+
+	off, err := sqlstore.Open(ctx, url+"&statement_cache=off")
+	if err != nil {
+		t.Fatalf("with statement_cache=off: %v", err)
+	}
+	defer off.Close()
+	if v, err := off.Checkpoint(ctx, "k"); err != nil || v != "v1" {
+		t.Fatalf("with statement_cache=off: Checkpoint = %q, %v", v, err)
+	}
+}
