@@ -37,8 +37,11 @@ type PipelineConfig struct {
 	Workers int
 	// Senders is how many goroutines Run sends messages with, apart from
 	// the workers, so that a slow platform never holds up the handling of
-	// what comes in (and, on SQLite, so that encoding and sending run on
-	// another core than the one writer). Zero means one.
+	// what comes in: right for PostgreSQL. Zero means none: the workers
+	// send in their own steps, after handling, which is right for SQLite's
+	// one connection, where a sender's marks (one per message for
+	// platforms without idempotency keys) would each wait for the
+	// workers' batch transactions.
 	Senders int
 	// SendSettle is how long a sender of Run lets messages gather after
 	// claiming fewer than SendBatch: under load it then claims and marks
@@ -110,6 +113,9 @@ type Pipeline struct {
 	// would rewrite each row once more.
 	handoffMu sync.Mutex
 	handoff   []handed
+	// lastClaim is when messages were last claimed from the store.
+	claimMu   sync.Mutex
+	lastClaim time.Time
 
 	// deliverMu guards the deliveries waiting to be stored, and whether a
 	// call to Deliver is storing a batch.
@@ -158,7 +164,8 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 		obs = NopObserver{}
 	}
 	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, idempotent: map[core.Platform]bool{},
-		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1)}
+		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1),
+		lastClaim: clock.Now()}
 	for _, s := range senders {
 		if _, dup := p.senders[s.Platform()]; dup {
 			return nil, fmt.Errorf("bots: pipeline: two senders for %s", s.Platform())
@@ -310,14 +317,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer wg.Done()
 		p.purgeHourly(ctx)
 	}()
+	step := p.StepHandle
+	if p.cfg.Senders <= 0 {
+		step = p.Step
+	}
 	for range p.cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.work(ctx, p.wake, p.StepHandle, 0, 0)
+			p.work(ctx, p.wake, step, 0, 0)
 		}()
 	}
-	for range max(p.cfg.Senders, 1) {
+	for range p.cfg.Senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -816,14 +827,24 @@ func backoff(attempts int) time.Duration {
 
 func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 	// Messages handed over by this process's transactions go first, with
-	// no claim; the store is asked only when there are none.
+	// no claim; the store is asked when there are none, and at least every
+	// Poll, so that the messages only the store holds (retries, those of a
+	// process that died, those stored when the hand-off was full) never
+	// wait behind a steady hand-off.
 	items := p.takeHanded(p.cfg.SendBatch)
-	if len(items) == 0 {
-		var err error
-		items, err = p.queue.ClaimOutgoing(ctx, p.cfg.Owner, p.platforms, p.cfg.SendBatch, p.cfg.Lease, p.clock.Now())
+	now := p.clock.Now()
+	p.claimMu.Lock()
+	claim := len(items) == 0 || now.Sub(p.lastClaim) >= p.cfg.Poll
+	if claim {
+		p.lastClaim = now
+	}
+	p.claimMu.Unlock()
+	if claim {
+		claimed, err := p.queue.ClaimOutgoing(ctx, p.cfg.Owner, p.platforms, max(p.cfg.SendBatch-len(items), p.cfg.SendBatch/4), p.cfg.Lease, now)
 		if err != nil {
 			return 0, fmt.Errorf("bots: pipeline: %w", err)
 		}
+		items = append(items, claimed...)
 	}
 	// Messages to platforms that deduplicate by key are marked together,
 	// in one statement, after the batch: a crash in between sends them

@@ -758,3 +758,37 @@ func buildQueuePipelineClock(t *testing.T, store *sqlstore.Store, queue bots.Que
 	}
 	return p
 }
+
+// TestStoredMessagesDoNotWaitBehindTheHandOff checks that a message only
+// the store holds (a retry, one of a process that died) is claimed at
+// least every Poll, even while the hand-off always has messages.
+func TestStoredMessagesDoNotWaitBehindTheHandOff(t *testing.T) {
+	ctx := context.Background()
+	store := sqlstoretest.SQLite(t)
+	clock := core.NewManualClock(t0)
+	sender := newPlatformFake()
+	p := buildQueuePipelineClock(t, store, store, clock, sender, "p")
+	stored := bots.Outgoing{To: bots.Destination{Platform: "test", User: "bob"}, Key: "stored/1"}
+	stored.Message.Text("from the store")
+	if err := store.PutOutgoing(ctx, []bots.Outgoing{stored}, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		ev := bots.Event{ID: fmt.Sprintf("e%d", i), Platform: "test", Room: "#r", Sender: core.Identity{Platform: "test", User: "alice"}, SenderName: "Alice", Text: "!aide"}
+		if err := p.Deliver(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.StepHandle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			clock.Advance(bots.DefaultPipelineConfig().Poll)
+		}
+		if _, err := p.StepSend(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := sender.calls["stored/1"]; (i < 2 && got != 0) || (i == 2 && got != 1) {
+			t.Fatalf("step %d: the stored message was sent %d times", i, got)
+		}
+	}
+}

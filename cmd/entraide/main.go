@@ -540,7 +540,7 @@ func pipelineConfig(d sqlstore.Dialect, retention time.Duration) bots.PipelineCo
 	cfg := bots.DefaultPipelineConfig()
 	cfg.Retention = retention
 	if d == sqlstore.Postgres {
-		cfg.Workers = 4
+		cfg.Workers, cfg.Senders = 4, 1
 	} else {
 		cfg.BatchTx = true
 	}
