@@ -36,12 +36,14 @@ type PipelineConfig struct {
 	// SQLite has one writer and gains nothing.
 	Workers int
 	// Senders is how many goroutines Run sends messages with, apart from
-	// the workers, so that a slow platform never holds up the handling of
-	// what comes in: right for PostgreSQL. Zero means none: the workers
-	// send in their own steps, after handling, which is right for SQLite's
-	// one connection, where a sender's marks (one per message for
-	// platforms without idempotency keys) would each wait for the
-	// workers' batch transactions.
+	// the workers, so that a slow platform does not hold up the handling
+	// of what comes in. Zero means none: the workers send in their own
+	// steps, after handling. That is the default on both backends: on
+	// SQLite's one connection a sender's marks (one per message for
+	// platforms without idempotency keys) each wait for the workers'
+	// batch transactions, and on PostgreSQL one sender sends in series
+	// what four workers send side by side (bench load: DM p50 12 ms with
+	// none, 394 ms with one, at 150 questions/s).
 	Senders int
 	// SendSettle is how long a sender of Run lets messages gather after
 	// claiming fewer than SendBatch: under load it then claims and marks

@@ -540,7 +540,7 @@ func pipelineConfig(d sqlstore.Dialect, retention time.Duration) bots.PipelineCo
 	cfg := bots.DefaultPipelineConfig()
 	cfg.Retention = retention
 	if d == sqlstore.Postgres {
-		cfg.Workers, cfg.Senders = 4, 1
+		cfg.Workers = 4
 	} else {
 		cfg.BatchTx = true
 	}
