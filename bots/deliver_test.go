@@ -354,25 +354,12 @@ func TestCancelledDeliveryLeavesTheLine(t *testing.T) {
 // itself, heard by obs (may be nil).
 func buildQueuePipeline(t *testing.T, store *sqlstore.Store, queue bots.Queue, obs bots.Observer, fail bots.Failpoint, tune ...func(*bots.PipelineConfig)) *bots.Pipeline {
 	t.Helper()
-	clock := core.NewManualClock(t0)
-	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := bots.New(net, bots.DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcfg := bots.DefaultPipelineConfig()
-	pcfg.Observer = obs
-	for _, f := range tune {
-		f(&pcfg)
-	}
-	p, err := bots.NewPipeline(queue, bot, []bots.Sender{newPlatformFake()}, clock, pcfg, nil, fail)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return buildPipelineOver(t, store, queue, core.NewManualClock(t0), core.DefaultConfig(), newPlatformFake(), fail, func(c *bots.PipelineConfig) {
+		c.Observer = obs
+		for _, f := range tune {
+			f(c)
+		}
+	})
 }
 
 // TestSentMessagesAreMarkedTogether sends a batch of messages: each is

@@ -96,6 +96,14 @@ func newPipeline(t *testing.T, store *sqlstore.Store, clock core.Clock, sender b
 // cfg, sending through sender; tune adjusts the pipeline's settings.
 func buildPipeline(t testing.TB, store *sqlstore.Store, clock core.Clock, cfg core.Config, sender bots.Sender, fail bots.Failpoint, tune func(*bots.PipelineConfig)) *bots.Pipeline {
 	t.Helper()
+	return buildPipelineOver(t, store, store, clock, cfg, sender, fail, tune)
+}
+
+// buildPipelineOver is buildPipeline with the pipeline's queue apart from
+// the store the network uses (a wrapper of it, in tests that count or
+// hold the queue's calls).
+func buildPipelineOver(t testing.TB, store *sqlstore.Store, queue bots.Queue, clock core.Clock, cfg core.Config, sender bots.Sender, fail bots.Failpoint, tune func(*bots.PipelineConfig)) *bots.Pipeline {
+	t.Helper()
 	net, err := core.NewNetwork(store, nil, clock, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +116,7 @@ func buildPipeline(t testing.TB, store *sqlstore.Store, clock core.Clock, cfg co
 	if tune != nil {
 		tune(&pcfg)
 	}
-	p, err := bots.NewPipeline(store, bot, []bots.Sender{sender}, clock, pcfg, nil, fail)
+	p, err := bots.NewPipeline(queue, bot, []bots.Sender{sender}, clock, pcfg, nil, fail)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -742,21 +750,7 @@ func TestHandedMessagesAreSentOnceWithoutClaim(t *testing.T) {
 // clock, sending through sender, with owner in its leases.
 func buildQueuePipelineClock(t *testing.T, store *sqlstore.Store, queue bots.Queue, clock core.Clock, sender bots.Sender, owner string) *bots.Pipeline {
 	t.Helper()
-	net, err := core.NewNetwork(store, nil, clock, core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := bots.New(net, bots.DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcfg := bots.DefaultPipelineConfig()
-	pcfg.Owner = owner
-	p, err := bots.NewPipeline(queue, bot, []bots.Sender{sender}, clock, pcfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return buildPipelineOver(t, store, queue, clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner = owner })
 }
 
 // TestStoredMessagesDoNotWaitBehindTheHandOff checks that a message only
