@@ -31,26 +31,11 @@ type PipelineConfig struct {
 	MaxAttempts int
 	// Poll is how often Run looks for work when nobody woke it.
 	Poll time.Duration
-	// Workers is how many goroutines Run handles events and jobs with.
+	// Workers is how many goroutines Run works with, each handling events
+	// and jobs, then sending messages, in one step.
 	// More than one helps on PostgreSQL, where they claim different rows;
 	// SQLite has one writer and gains nothing.
 	Workers int
-	// Senders is how many goroutines Run sends messages with, apart from
-	// the workers, so that a slow platform does not hold up the handling
-	// of what comes in. Zero means none: the workers send in their own
-	// steps, after handling. That is the default on both backends: on
-	// SQLite's one connection a sender's marks (one per message for
-	// platforms without idempotency keys) each wait for the workers'
-	// batch transactions, and on PostgreSQL one sender sends in series
-	// what four workers send side by side (bench load: DM p50 12 ms with
-	// none, 394 ms with one, at 150 questions/s).
-	Senders int
-	// SendSettle is how long a sender of Run lets messages gather after
-	// claiming fewer than SendBatch: under load it then claims and marks
-	// them in fewer, larger statements, each a commit on the one SQLite
-	// writer, for a few milliseconds more before a message leaves (a
-	// platform's API takes tens of them). Zero means 5 ms; negative, none.
-	SendSettle time.Duration
 	// Retention is how long handled events, sent messages and done jobs
 	// are kept (to recognise late duplicate deliveries) before Run purges
 	// them, once an hour, when it also applies the network's retention;
@@ -106,8 +91,6 @@ type Pipeline struct {
 	fail       Failpoint
 	obs        Observer
 	wake       chan struct{}
-	// wakeSend tells a sender that messages were queued.
-	wakeSend chan struct{}
 
 	// handoff holds messages that this process stored already leased to
 	// itself (Queue.PutOutgoingClaimed), committed and not yet sent: the
@@ -146,9 +129,6 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 	if cfg.Workers == 0 {
 		cfg.Workers = 1
 	}
-	if cfg.SendSettle == 0 {
-		cfg.SendSettle = 5 * time.Millisecond
-	}
 	if cfg.SendBatch == 0 {
 		cfg.SendBatch = 4 * cfg.Batch
 	}
@@ -166,7 +146,7 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 		obs = NopObserver{}
 	}
 	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, idempotent: map[core.Platform]bool{},
-		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1),
+		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1),
 		lastClaim: clock.Now()}
 	for _, s := range senders {
 		if _, dup := p.senders[s.Platform()]; dup {
@@ -319,22 +299,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer wg.Done()
 		p.purgeHourly(ctx)
 	}()
-	step := p.StepHandle
-	if p.cfg.Senders <= 0 {
-		step = p.Step
-	}
+	// Each worker handles, then sends in the same step: a goroutine that
+	// only sent was tried and measured worse (bench load, docs/BENCHMARKS.md):
+	// on SQLite its marks waited behind every batch transaction, and on
+	// PostgreSQL it sent in series what the workers send side by side.
 	for range p.cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.work(ctx, p.wake, step, 0, 0)
-		}()
-	}
-	for range p.cfg.Senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.work(ctx, p.wakeSend, p.StepSend, p.cfg.SendSettle, p.cfg.SendBatch)
+			p.work(ctx)
 		}()
 	}
 	wg.Wait()
@@ -405,22 +378,21 @@ func (p *Pipeline) Purge(ctx context.Context) error {
 	return nil
 }
 
-// work is one worker or sender of Run: it steps while there is work, then
-// waits for a wake-up or the next poll. A step that took some but fewer
-// than full is followed by a pause of settle, when positive.
-func (p *Pipeline) work(ctx context.Context, wake <-chan struct{}, step func(context.Context) (int, error), settle time.Duration, full int) {
+// work is one worker of Run: it steps while there is work, then waits for
+// a wake-up or the next poll.
+func (p *Pipeline) work(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
+		case <-p.wake:
 		case <-timer.C:
 		}
 		for ctx.Err() == nil {
 			stepCtx, done := graceful(ctx, ShutdownGrace)
-			n, err := step(stepCtx)
+			n, err := p.Step(stepCtx)
 			done()
 			if err != nil && ctx.Err() == nil {
 				p.log.Error("pipeline step failed", "err", err)
@@ -428,12 +400,6 @@ func (p *Pipeline) work(ctx context.Context, wake <-chan struct{}, step func(con
 			}
 			if n == 0 {
 				break
-			}
-			if settle > 0 && n < full {
-				select {
-				case <-ctx.Done():
-				case <-time.After(settle):
-				}
 			}
 		}
 		timer.Reset(p.cfg.Poll)
@@ -483,35 +449,22 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 }
 
 // StepHandle handles one batch of due events and one of due jobs, and
-// returns how many it took. A sender of Run is woken when it took any.
+// returns how many it took.
 func (p *Pipeline) StepHandle(ctx context.Context) (int, error) {
 	if err := p.failpoint(StepBeforeClaim); err != nil {
 		return 0, err
 	}
 	events, err := p.handleEvents(ctx)
-	if events > 0 {
-		p.wakeSender()
-	}
 	if err != nil {
 		return events, err
 	}
 	jobs, err := p.runJobs(ctx)
-	if jobs > 0 {
-		p.wakeSender()
-	}
 	return events + jobs, err
 }
 
 // StepSend sends one batch of due messages and returns how many it took.
 func (p *Pipeline) StepSend(ctx context.Context) (int, error) {
 	return p.sendMessages(ctx)
-}
-
-func (p *Pipeline) wakeSender() {
-	select {
-	case p.wakeSend <- struct{}{}:
-	default:
-	}
 }
 
 func (p *Pipeline) runJobs(ctx context.Context) (int, error) {
@@ -681,7 +634,6 @@ func (p *Pipeline) handOff(claimed []handed) {
 	p.handoffMu.Lock()
 	p.handoff = append(p.handoff, claimed...)
 	p.handoffMu.Unlock()
-	p.wakeSender()
 }
 
 // takeHanded returns up to limit handed messages, oldest first. Those
