@@ -46,9 +46,9 @@ type Sender interface {
 // IdempotentSender is a Sender whose platform recognises a message sent
 // again under the same key and shows it once (Matrix transaction ids): the
 // pipeline marks its messages sent together, after a batch. The messages
-// of other senders (Slack, Discord: no such key) are marked one by one, as
-// soon as their platform accepted them, so that a crash duplicates at most
-// the message in flight.
+// of other senders (Slack: no such key; Discord: a nonce, kept only a few
+// minutes) are marked one by one, as soon as their platform accepted them,
+// so that a crash duplicates at most the message in flight.
 type IdempotentSender interface {
 	Sender
 	IdempotentSends() bool

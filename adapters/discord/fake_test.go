@@ -65,6 +65,7 @@ type fakeDiscord struct {
 	nextID    int64
 	history   map[string][]map[string]any // channel -> messages, for GET messages
 	threads   map[string]bool
+	nonces    map[string]map[string]any // channel + "\x00" + nonce -> message created with enforce_nonce
 	limited   int // the next posts answered with 429
 	retryAfer float64
 	global    bool
@@ -80,7 +81,7 @@ type fakeDiscord struct {
 }
 
 func newFake(t *testing.T) *fakeDiscord {
-	f := &fakeDiscord{t: t, nextID: 1300000000000000000, history: map[string][]map[string]any{}, threads: map[string]bool{}}
+	f := &fakeDiscord{t: t, nextID: 1300000000000000000, history: map[string][]map[string]any{}, threads: map[string]bool{}, nonces: map[string]map[string]any{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v10/gateway/bot", func(w http.ResponseWriter, r *http.Request) {
 		f.record(r, nil)
@@ -114,12 +115,34 @@ func newFake(t *testing.T) *fakeDiscord {
 		}
 		var m map[string]any
 		json.Unmarshal(body, &m)
+		// As Discord does: a nonce is at most 25 characters, and with
+		// enforce_nonce a nonce the bot used in the channel before returns
+		// that message instead of creating one (Discord keeps nonces a few
+		// minutes; the fake keeps them all).
+		nonce, _ := m["nonce"].(string)
+		if len(nonce) > 25 {
+			writeJSON(w, 400, map[string]any{"message": "Invalid Form Body", "code": 50035})
+			return
+		}
+		key := r.PathValue("ch") + "\x00" + nonce
+		enforce, _ := m["enforce_nonce"].(bool)
+		f.mu.Lock()
+		if first, ok := f.nonces[key]; ok && enforce && nonce != "" {
+			f.mu.Unlock()
+			writeJSON(w, 200, first)
+			return
+		}
+		f.mu.Unlock()
+		delete(m, "enforce_nonce")
 		m["id"] = f.newID()
 		m["channel_id"] = r.PathValue("ch")
 		m["author"] = map[string]any{"id": botID, "username": "entraide", "bot": true}
 		m["attachments"] = f.attachments(r.PathValue("ch"), files)
 		f.mu.Lock()
 		f.history[r.PathValue("ch")] = append(f.history[r.PathValue("ch")], m)
+		if enforce && nonce != "" {
+			f.nonces[key] = m
+		}
 		f.mu.Unlock()
 		writeJSON(w, 200, m)
 	})

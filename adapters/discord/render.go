@@ -26,6 +26,11 @@ type messagePayload struct {
 	Components       []component       `json:"components,omitempty"`
 	Flags            int               `json:"flags,omitempty"`
 	MessageReference *messageReference `json:"message_reference,omitempty"`
+	// Nonce and EnforceNonce make a post idempotent for a few minutes:
+	// Discord returns the message the bot already created with this nonce
+	// instead of creating another (see nonceOf).
+	Nonce        string `json:"nonce,omitempty"`
+	EnforceNonce bool   `json:"enforce_nonce,omitempty"`
 	// Attachments describe the files sent with the message, file the one
 	// uploaded as its files[0] part (see messageBody).
 	Attachments []attachment `json:"attachments,omitempty"`

@@ -2,8 +2,11 @@ package discord
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,9 +42,13 @@ type interaction struct {
 // its name sanitised); a file larger than bots.MaxFileSize is refused as
 // bots.ErrUndeliverable, without a request.
 //
-// Discord has no idempotency key for bot messages: after a crash between
-// Discord accepting a message and the outbox marking it sent, the message
-// is sent again.
+// Each post of a message with a key carries a nonce made from the key and the part's index,
+// with enforce_nonce: when a crash falls between Discord accepting a
+// message and the outbox marking it sent, the message sent again within
+// the few minutes Discord keeps nonces is not created twice (Discord
+// returns the first). Later than that, it would be: the pipeline still
+// marks Discord messages sent one by one, as soon as they are accepted.
+// Follow-ups of application commands carry no nonce (webhooks take none).
 func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
 	if o.To.Platform != "" && o.To.Platform != Platform {
 		return bots.Sent{}, fmt.Errorf("discord: send %s: destination on platform %q: %w", o.Key, o.To.Platform, bots.ErrUndeliverable)
@@ -66,6 +73,9 @@ func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) 
 		if i == 0 && reply != "" {
 			m.MessageReference = &messageReference{MessageID: reply}
 		}
+		if o.Key != "" {
+			m.Nonce, m.EnforceNonce = nonceOf(o.Key, i), true
+		}
 		id, err := a.post(ctx, channel, m)
 		if err != nil {
 			return bots.Sent{MessageID: first}, fmt.Errorf("discord: send %s: %w", o.Key, err)
@@ -76,6 +86,17 @@ func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) 
 	}
 	return bots.Sent{MessageID: first}, nil
 }
+
+// nonceOf is the nonce of part i of the message with outbox key key: 25
+// hexadecimal characters (100 bits) of its SHA-256, Discord taking at most
+// 25 characters.
+func nonceOf(key string, i int) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + strconv.Itoa(i)))
+	return hex.EncodeToString(sum[:])[:maxNonce]
+}
+
+// maxNonce is the longest nonce Discord takes.
+const maxNonce = 25
 
 // post posts one message in channel and returns its id.
 func (a *Adapter) post(ctx context.Context, channel string, m messagePayload) (string, error) {

@@ -201,3 +201,51 @@ func TestRegisterCommands(t *testing.T) {
 		t.Errorf("%d guild registrations, want 2", n)
 	}
 }
+
+// TestSendAgainCreatesNoSecondMessage checks that a message sent again
+// under the same key, as after a crash between Discord accepting it and
+// the outbox marking it sent, is not created twice: every part carries a
+// nonce of its own with enforce_nonce, and Discord (here the fake) returns
+// the first message. Another key makes new messages.
+func TestSendAgainCreatesNoSecondMessage(t *testing.T) {
+	f := newFake(t)
+	long := text(strings.Repeat("Une réponse longue et détaillée. ", 120)) // over 2,000 characters: two parts
+	to := bots.Destination{Platform: "discord", Room: chanC1}
+	first, err := newSender(t, f, newMemStore()).Send(t.Context(), bots.Outgoing{To: to, Message: long, Key: "q7:answer:3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := len(f.history[chanC1])
+	if parts < 2 {
+		t.Fatalf("%d messages, want the long text in two parts at least", parts)
+	}
+	// A new adapter, as after a restart, sends the same outbox row again.
+	again, err := newSender(t, f, newMemStore()).Send(t.Context(), bots.Outgoing{To: to, Message: long, Key: "q7:answer:3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.history[chanC1]); got != parts {
+		t.Errorf("%d messages in the channel after sending again, want %d", got, parts)
+	}
+	if again.MessageID != first.MessageID {
+		t.Errorf("sent again: message %q, want the first one %q", again.MessageID, first.MessageID)
+	}
+	nonces := map[string]bool{}
+	for _, r := range f.find("POST /api/v10/channels/" + chanC1 + "/messages") {
+		b := body(t, r)
+		n, _ := b["nonce"].(string)
+		if n == "" || len(n) > 25 || b["enforce_nonce"] != true {
+			t.Fatalf("post with nonce %q (%d characters), enforce_nonce %v", n, len(n), b["enforce_nonce"])
+		}
+		nonces[n] = true
+	}
+	if len(nonces) != parts {
+		t.Errorf("%d distinct nonces over the posts, want one per part (%d)", len(nonces), parts)
+	}
+	if _, err := newSender(t, f, newMemStore()).Send(t.Context(), bots.Outgoing{To: to, Message: long, Key: "q8:answer:3"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.history[chanC1]); got != 2*parts {
+		t.Errorf("%d messages after a message of another key, want %d", got, 2*parts)
+	}
+}
