@@ -66,7 +66,7 @@ type fakeDiscord struct {
 	history   map[string][]map[string]any // channel -> messages, for GET messages
 	threads   map[string]bool
 	nonces    map[string]map[string]any // channel + "\x00" + nonce -> message created with enforce_nonce
-	limited   int // the next posts answered with 429
+	limited   int                       // the next posts answered with 429
 	retryAfer float64
 	global    bool
 
