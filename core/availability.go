@@ -85,7 +85,23 @@ func (n *Network) routeMore(ctx context.Context, tx Store, q Question, limit int
 	// again; another process may spend it meanwhile. An expert found full
 	// then is replaced by the next best, for a few rounds.
 	for round := 0; round <= limit+1 && len(ids) < limit; round++ {
-		candidates, err := n.router.Route(ctx, tx, q, limit-len(ids), func(p PersonID) bool { return !excluded[p] && budget(p) })
+		candidates, err := n.router.Route(ctx, tx, q, limit-len(ids), func(ps []PersonID) []bool {
+			ok := make([]bool, len(ps))
+			var read []PersonID
+			for _, p := range ps {
+				if !excluded[p] {
+					read = append(read, p)
+				}
+			}
+			within := budget(read)
+			for i, j := 0, 0; i < len(ps); i++ {
+				if !excluded[ps[i]] {
+					ok[i] = j < len(within) && within[j]
+					j++
+				}
+			}
+			return ok
+		})
 		if err != nil {
 			return nil, fmt.Errorf("route: %w", err)
 		}

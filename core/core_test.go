@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -241,4 +242,33 @@ func FuzzParseQuietHours(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v, %v", q.String(), again, err)
 		}
 	})
+}
+
+// TestFirstEligible checks that candidates are checked best first, a few at
+// a time (as many as still lacking), that order is kept, and that checking
+// stops once enough are found.
+func TestFirstEligible(t *testing.T) {
+	var asked [][]core.PersonID
+	eligible := func(ids []core.PersonID) []bool {
+		asked = append(asked, append([]core.PersonID(nil), ids...))
+		ok := make([]bool, len(ids))
+		for i, id := range ids {
+			ok[i] = id%2 == 1 // odd ids only
+		}
+		return ok
+	}
+	got := core.FirstEligible([]core.PersonID{2, 3, 4, 6, 7, 8, 9, 11, 13}, 3, eligible)
+	if fmt.Sprint(got) != "[3 7 9]" {
+		t.Errorf("FirstEligible = %v, want [3 7 9]", got)
+	}
+	if want := "[[2 3 4] [6 7] [8] [9]]"; fmt.Sprint(asked) != want {
+		t.Errorf("asked %v, want %v", asked, want)
+	}
+	if got := core.FirstEligible([]core.PersonID{1, 2, 3}, 5, nil); fmt.Sprint(got) != "[1 2 3]" {
+		t.Errorf("without a filter: %v", got)
+	}
+	asked = nil
+	if got := core.FirstEligible([]core.PersonID{2, 4}, 2, eligible); len(got) != 0 || len(asked) != 1 {
+		t.Errorf("none eligible: %v, asked %v", got, asked)
+	}
 }

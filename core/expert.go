@@ -31,6 +31,14 @@ type Expert struct {
 	UpdatedAt time.Time
 }
 
+// Load is what routing reads of an expert (Store.ExpertLoads): the entry,
+// without topics and languages, and how many questions were routed to the
+// expert since a given time.
+type Load struct {
+	Expert Expert
+	Routed int
+}
+
 // AvailableAt reports whether the expert may be asked at time t, in the
 // network's time zone loc (nil is UTC).
 func (e Expert) AvailableAt(t time.Time, loc *time.Location) bool {

@@ -297,23 +297,38 @@ func keepPeople(people []Person, ids []PersonID) []Person {
 	return out
 }
 
-// eligible returns the filter that keeps the asker, unavailable experts and
-// experts over their daily budget out of routing. A store error makes the
-// expert ineligible: better to ask someone else than to fail the question.
-func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now time.Time) func(PersonID) bool {
-	return func(id PersonID) bool {
-		if id == asker {
-			return false
+// eligible returns the filter that keeps the asker, people outside the
+// directory, unavailable experts and experts over their daily budget out of
+// routing; the experts of one call are read together. A store error makes
+// them ineligible: better to ask someone else than to fail the question.
+func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now time.Time) Eligible {
+	return func(ids []PersonID) []bool {
+		ok := make([]bool, len(ids))
+		read := make([]PersonID, 0, len(ids))
+		for _, id := range ids {
+			if id != asker {
+				read = append(read, id)
+			}
 		}
-		e, count, err := s.ExpertLoad(ctx, id, now.Add(-24*time.Hour))
-		if err != nil || !e.AvailableAt(now, n.cfg.Location) {
-			return false
+		if len(read) == 0 {
+			return ok
 		}
-		budget := e.DailyBudget
-		if budget <= 0 {
-			budget = n.cfg.DailyBudget
+		loads, err := s.ExpertLoads(ctx, read, now.Add(-24*time.Hour))
+		if err != nil {
+			return ok
 		}
-		return count < budget
+		for i, id := range ids {
+			l, found := loads[id]
+			if id == asker || !found || !l.Expert.AvailableAt(now, n.cfg.Location) {
+				continue
+			}
+			budget := l.Expert.DailyBudget
+			if budget <= 0 {
+				budget = n.cfg.DailyBudget
+			}
+			ok[i] = l.Routed < budget
+		}
+		return ok
 	}
 }
 

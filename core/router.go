@@ -7,11 +7,38 @@ import (
 )
 
 // Router picks the experts to ask about a question: at most limit of them,
-// best first, among those for which eligible returns true. The asker is
-// never eligible. A router that reads the store reads it through s, which
-// may be a transaction.
+// best first, among those eligible accepts (all when eligible is nil). The
+// asker is never eligible. A router that reads the store reads it through
+// s, which may be a transaction.
 type Router interface {
-	Route(ctx context.Context, s Store, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error)
+	Route(ctx context.Context, s Store, q Question, limit int, eligible Eligible) ([]PersonID, error)
+}
+
+// Eligible says, for each of ids, whether routing may ask them. Checking
+// costs a read of the store, so routers ask it best candidate first, a few
+// at a time (as many as they still need), and stop once they have enough.
+type Eligible func(ids []PersonID) []bool
+
+// FirstEligible returns, in order, up to limit of candidates that eligible
+// accepts (nil accepts all), asking it a few candidates at a time (as many
+// as are still lacking), only until enough.
+func FirstEligible(candidates []PersonID, limit int, eligible Eligible) []PersonID {
+	var ids []PersonID
+	for looked := 0; looked < len(candidates) && len(ids) < limit; {
+		chunk := candidates[looked:min(len(candidates), looked+limit-len(ids))]
+		looked += len(chunk)
+		if eligible == nil {
+			ids = append(ids, chunk...)
+			continue
+		}
+		ok := eligible(chunk)
+		for i, id := range chunk {
+			if i < len(ok) && ok[i] {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
 }
 
 // Learner is a Router that learns from what happens in the network. The
@@ -47,7 +74,7 @@ type TopicRouter struct{}
 var _ Router = TopicRouter{}
 
 // Route implements Router.
-func (TopicRouter) Route(ctx context.Context, s Store, q Question, limit int, eligible func(PersonID) bool) ([]PersonID, error) {
+func (TopicRouter) Route(ctx context.Context, s Store, q Question, limit int, eligible Eligible) ([]PersonID, error) {
 	experts, err := s.Experts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("topic router: %w", err)
@@ -90,14 +117,9 @@ func (TopicRouter) Route(ctx context.Context, s Store, q Question, limit int, el
 		return found[i].id < found[j].id
 	})
 	// Eligibility costs queries: ask it best first, only until enough.
-	var ids []PersonID
-	for _, f := range found {
-		if len(ids) == limit {
-			break
-		}
-		if eligible == nil || eligible(f.id) {
-			ids = append(ids, f.id)
-		}
+	candidates := make([]PersonID, len(found))
+	for i, f := range found {
+		candidates[i] = f.id
 	}
-	return ids, nil
+	return FirstEligible(candidates, limit, eligible), nil
 }

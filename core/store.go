@@ -40,10 +40,11 @@ type Store interface {
 	DeleteExpert(ctx context.Context, id PersonID) error
 	// Expert returns one expert.
 	Expert(ctx context.Context, id PersonID) (Expert, error)
-	// ExpertLoad returns, in one read, what routing needs to know of an
-	// expert: their entry without topics and languages, and how many
-	// questions were routed to them at or after since.
-	ExpertLoad(ctx context.Context, id PersonID, since time.Time) (Expert, int, error)
+	// ExpertLoads returns, in one read, what routing needs to know of the
+	// experts among ids: each one's entry without topics and languages,
+	// and how many questions were routed to them at or after since. People
+	// who are not in the directory are left out.
+	ExpertLoads(ctx context.Context, ids []PersonID, since time.Time) (map[PersonID]Load, error)
 	// LockExpert holds an expert's directory entry until the transaction
 	// ends, so that routings to the expert are counted against the budget
 	// one process at a time. It does nothing outside a transaction, and

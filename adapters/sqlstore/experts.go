@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"entraide/core"
@@ -102,30 +103,52 @@ func (s *Store) DeleteExpert(ctx context.Context, id core.PersonID) error {
 	return nil
 }
 
-const queryExpertLoad = `SELECT person_id, organisation, available, away_until, daily_budget, quiet_from, quiet_to, updated_at,
-	(SELECT COUNT(*) FROM routings WHERE expert_id = ? AND routed_at >= ?) AS routed
-	FROM experts WHERE person_id = ?`
+// expertLoadsQuery reads the load of n experts (see ExpertLoads).
+func expertLoadsQuery(n int) string {
+	return `SELECT e.person_id, e.organisation, e.available, e.away_until, e.daily_budget, e.quiet_from, e.quiet_to, e.updated_at,
+	(SELECT COUNT(*) FROM routings r WHERE r.expert_id = e.person_id AND r.routed_at >= ?) AS routed
+	FROM experts e WHERE e.person_id IN (?` + strings.Repeat(", ?", n-1) + ")"
+}
 
-// ExpertLoad implements core.Store.
-func (s *Store) ExpertLoad(ctx context.Context, id core.PersonID, since time.Time) (core.Expert, int, error) {
+// ExpertLoads implements core.Store, in one statement for the experts a
+// SQLite transaction has not read yet (it keeps what it read, and the
+// routing insert checks budgets against it: addRoutingsKnownLoads).
+func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time.Time) (map[core.PersonID]core.Load, error) {
+	out := make(map[core.PersonID]core.Load, len(ids))
 	keep := s.dialect == SQLite && s.inTx
-	if keep {
-		if l, ok := s.reads.load(id, since); ok {
-			return l.expert, l.count, nil
+	args := []any{ts(since)}
+	seen := make(map[core.PersonID]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
 		}
+		seen[id] = true
+		if keep {
+			if l, ok := s.reads.load(id, since); ok {
+				out[id] = core.Load{Expert: l.expert, Routed: l.count}
+				continue
+			}
+		}
+		args = append(args, int64(id))
 	}
-	var r struct {
+	if len(args) == 1 {
+		return out, nil
+	}
+	var rows []struct {
 		expertRow
 		Count int `db:"routed"`
 	}
-	err := s.get(ctx, &r, queryExpertLoad, int64(id), ts(since), int64(id))
-	if err != nil {
-		return core.Expert{}, 0, notFound(err, fmt.Sprintf("sqlstore: load of expert %d", id))
+	if err := s.selectAll(ctx, &rows, expertLoadsQuery(len(args)-1), args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: load of experts %v: %w", ids, err)
 	}
-	if keep {
-		s.reads.keepLoad(id, expertLoad{expert: r.expert(), count: r.Count, since: since})
+	for _, r := range rows {
+		e := r.expert()
+		out[e.Person] = core.Load{Expert: e, Routed: r.Count}
+		if keep {
+			s.reads.keepLoad(e.Person, expertLoad{expert: e, count: r.Count, since: since})
+		}
 	}
-	return r.expert(), r.Count, nil
+	return out, nil
 }
 
 // LockExpert implements core.Store. On SQLite the transaction already holds

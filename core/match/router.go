@@ -79,29 +79,24 @@ const maxFetch = 256
 // only experts with some evidence for the question (declared topics or
 // answers on related questions) and asks eligible, the costly check, best
 // first and only until limit experts are found.
-func (r *Router) Route(ctx context.Context, _ core.Store, q core.Question, limit int, eligible func(core.PersonID) bool) ([]core.PersonID, error) {
+func (r *Router) Route(ctx context.Context, _ core.Store, q core.Question, limit int, eligible core.Eligible) ([]core.PersonID, error) {
 	query := Query{Body: q.Text, Author: personKey(q.Asker), At: q.CreatedAt, Lang: q.Lang, RequireEvidence: true}
 	seen := map[string]bool{}
 	var ids []core.PersonID
 	for k := 4 * limit; ; k *= 4 {
 		k = min(k, maxFetch)
 		ranked := r.Engine().Rank(query, k)
+		var fresh []core.PersonID
 		for _, s := range ranked {
-			if len(ids) == limit {
-				return ids, nil
-			}
 			if seen[s.ID] {
 				continue
 			}
 			seen[s.ID] = true
-			n, ok := parseKey("p", s.ID)
-			if !ok {
-				continue
-			}
-			if eligible == nil || eligible(core.PersonID(n)) {
-				ids = append(ids, core.PersonID(n))
+			if n, ok := parseKey("p", s.ID); ok {
+				fresh = append(fresh, core.PersonID(n))
 			}
 		}
+		ids = append(ids, core.FirstEligible(fresh, limit-len(ids), eligible)...)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

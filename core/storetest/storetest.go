@@ -245,12 +245,24 @@ func testRoutings(t *testing.T, s core.Store) {
 	if len(pending) != 1 || pending[0].Question != q2.ID {
 		t.Fatalf("PendingRoutings = %+v, want only q2", pending)
 	}
-	if e, n, err := s.ExpertLoad(ctx, bob.ID, t0); !errors.Is(err, core.ErrNotFound) {
-		t.Fatalf("ExpertLoad of a non-expert = %+v, %d, %v", e, n, err)
+	if loads, err := s.ExpertLoads(ctx, []core.PersonID{bob.ID}, t0); err != nil || len(loads) != 0 {
+		t.Fatalf("ExpertLoads of a non-expert = %+v, %v", loads, err)
 	}
 	check(t, s.SaveExpert(ctx, core.Expert{Person: bob.ID, Topics: []string{"x"}, Available: true, DailyBudget: 7, UpdatedAt: t0}))
-	if e, n, err := s.ExpertLoad(ctx, bob.ID, t0.Add(time.Microsecond)); err != nil || n != 2 || e.DailyBudget != 7 || !e.Available || e.Person != bob.ID {
-		t.Fatalf("ExpertLoad = %+v, %d, %v", e, n, err)
+	check(t, s.SaveExpert(ctx, core.Expert{Person: alice.ID, Topics: []string{"y"}, Available: false, UpdatedAt: t0}))
+	// Several at once, one of them not an expert, one twice.
+	loads, err := s.ExpertLoads(ctx, []core.PersonID{person(t, s, "carol").ID, bob.ID, alice.ID, bob.ID}, t0.Add(time.Microsecond))
+	if err != nil || len(loads) != 2 {
+		t.Fatalf("ExpertLoads = %+v, %v, want bob and alice", loads, err)
+	}
+	if l := loads[bob.ID]; l.Routed != 2 || l.Expert.DailyBudget != 7 || !l.Expert.Available || l.Expert.Person != bob.ID {
+		t.Fatalf("ExpertLoads: bob %+v", l)
+	}
+	if l := loads[alice.ID]; l.Routed != 0 || l.Expert.Available || l.Expert.Person != alice.ID {
+		t.Fatalf("ExpertLoads: alice %+v", l)
+	}
+	if loads, err := s.ExpertLoads(ctx, nil, t0); err != nil || len(loads) != 0 {
+		t.Fatalf("ExpertLoads of nobody = %+v, %v", loads, err)
 	}
 	for _, c := range []struct {
 		since time.Time
@@ -442,10 +454,8 @@ func testRouteBudgetsInOneTx(t *testing.T, s core.Store) {
 	check(t, s.InTx(ctx, func(tx core.Store) error {
 		route := func(name string) {
 			q := newQuestion(t, tx, alice, name)
-			for _, e := range []core.Person{bob, carol} {
-				if _, _, err := tx.ExpertLoad(ctx, e.ID, since); err != nil {
-					t.Fatal(err)
-				}
+			if _, err := tx.ExpertLoads(ctx, []core.PersonID{bob.ID, carol.ID}, since); err != nil {
+				t.Fatal(err)
 			}
 			got = append(got, must(tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{bob.ID, carol.ID}, t0, since, 3)))
 		}
