@@ -312,8 +312,17 @@ func TestDuplicateDeliveriesChangeNothing(t *testing.T) {
 // TestTwoReplicasNeverDoubleSend runs two pipelines on one PostgreSQL
 // database, as two entraide processes would, over a burst of questions.
 func TestTwoReplicasNeverDoubleSend(t *testing.T) {
+	// One event per transaction, and batches of events in one transaction
+	// each, their writes deferred to the commit (the default on
+	// PostgreSQL), where budgets the other replica spent meanwhile fail the
+	// batch and its events are handled one by one.
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) { twoReplicas(t, sqlstoretest.PostgresURL(t), batch) })
+	}
+}
+
+func twoReplicas(t *testing.T, url string, batch bool) {
 	ctx := context.Background()
-	url := sqlstoretest.PostgresURL(t)
 	stores := make([]*sqlstore.Store, 2)
 	for i := range stores {
 		s, err := sqlstore.Open(ctx, url)
@@ -326,8 +335,8 @@ func TestTwoReplicasNeverDoubleSend(t *testing.T) {
 	clock := core.NewManualClock(t0)
 	sender := newPlatformFake()
 	pipes := []*bots.Pipeline{
-		newPipeline(t, stores[0], clock, sender, "replica-a", nil),
-		newPipeline(t, stores[1], clock, sender, "replica-b", nil),
+		buildPipeline(t, stores[0], clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner, c.BatchTx = "replica-a", batch }),
+		buildPipeline(t, stores[1], clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner, c.BatchTx = "replica-b", batch }),
 	}
 	const experts, questions = 10, 60
 	n := 0
@@ -394,13 +403,19 @@ func TestTwoReplicasNeverDoubleSend(t *testing.T) {
 // so events are handled in batches of one transaction each, and crashes in
 // the middle of a batch: people see what they see one event at a time.
 func TestBatchedHandling(t *testing.T) {
+	for backend, open := range sqlstoretest.Backends() {
+		t.Run(backend, func(t *testing.T) { batchedHandling(t, open) })
+	}
+}
+
+func batchedHandling(t *testing.T, open sqlstoretest.Opener) {
 	ctx := context.Background()
 	clean := newPlatformFake()
-	play(t, sqlstoretest.SQLite(t), clean, nil)
+	play(t, open(t), clean, nil)
 	want := clean.seen()
 	for _, crashStep := range []string{"", bots.StepHandled, bots.StepCommitted, bots.StepSent} {
 		for n := 1; n <= 3; n++ {
-			store := sqlstoretest.SQLite(t)
+			store := open(t)
 			sender := newPlatformFake()
 			clock := core.NewManualClock(t0)
 			var fail bots.Failpoint

@@ -105,17 +105,23 @@ func (s *Store) DeleteExpert(ctx context.Context, id core.PersonID) error {
 
 // expertLoadsQuery reads the load of n experts (see ExpertLoads).
 func expertLoadsQuery(n int) string {
-	return `SELECT e.person_id, e.organisation, e.available, e.away_until, e.daily_budget, e.quiet_from, e.quiet_to, e.updated_at,
+	return expertLoadsPrefix + `, e.available, e.away_until, e.daily_budget, e.quiet_from, e.quiet_to, e.updated_at,
 	(SELECT COUNT(*) FROM routings r WHERE r.expert_id = e.person_id AND r.routed_at >= ?) AS routed
 	FROM experts e WHERE e.person_id IN (?` + strings.Repeat(", ?", n-1) + ")"
 }
 
+// expertLoadsPrefix starts the statement of ExpertLoads, which a deferring
+// transaction runs without writing what it deferred first: the deferred
+// routings are counted in memory.
+const expertLoadsPrefix = "SELECT e.person_id, e.organisation"
+
 // ExpertLoads implements core.Store, in one statement for the experts a
-// SQLite transaction has not read yet (it keeps what it read, and the
-// routing insert checks budgets against it: addRoutingsKnownLoads).
+// SQLite transaction, or one that defers its writes, has not read yet (it
+// keeps what it read, and the routing insert checks budgets against it:
+// addRoutingsKnownLoads, deferRoutings).
 func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time.Time) (map[core.PersonID]core.Load, error) {
 	out := make(map[core.PersonID]core.Load, len(ids))
-	keep := s.dialect == SQLite && s.inTx
+	keep := s.inTx && (s.dialect == SQLite || s.def != nil)
 	args := []any{ts(since)}
 	seen := make(map[core.PersonID]bool, len(ids))
 	for _, id := range ids {
@@ -143,6 +149,9 @@ func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time
 	}
 	for _, r := range rows {
 		e := r.expert()
+		if s.def != nil {
+			r.Count += s.def.routedSince(int64(e.Person), ts(since))
+		}
 		out[e.Person] = core.Load{Expert: e, Routed: r.Count}
 		if keep {
 			s.reads.keepLoad(e.Person, expertLoad{expert: e, count: r.Count, since: since})

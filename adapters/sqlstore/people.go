@@ -112,6 +112,9 @@ func (s *Store) People(ctx context.Context, ids []core.PersonID) ([]core.Person,
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	if out, ok := s.reads.people(ids); ok {
+		return out, nil
+	}
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = int64(id)
@@ -134,8 +137,35 @@ func (s *Store) People(ctx context.Context, ids []core.PersonID) ([]core.Person,
 			return nil, fmt.Errorf("sqlstore: person %d: %w", id, core.ErrNotFound)
 		}
 		out[i] = p
+		s.reads.keepByID(p)
 	}
 	return out, nil
+}
+
+// people returns the people of ids when the transaction read them all.
+func (r *txReads) people(ids []core.PersonID) ([]core.Person, bool) {
+	if r == nil || len(r.byID) == 0 {
+		return nil, false
+	}
+	out := make([]core.Person, len(ids))
+	for i, id := range ids {
+		p, ok := r.byID[id]
+		if !ok {
+			return nil, false
+		}
+		out[i] = p
+	}
+	return out, true
+}
+
+func (r *txReads) keepByID(p core.Person) {
+	if r == nil {
+		return
+	}
+	if r.byID == nil {
+		r.byID = map[core.PersonID]core.Person{}
+	}
+	r.byID[p.ID] = p
 }
 
 func (r *txReads) person(id core.Identity) (core.Person, bool) {

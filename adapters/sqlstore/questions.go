@@ -59,6 +59,9 @@ func (s *Store) CreateQuestion(ctx context.Context, q core.Question) (core.Quest
 		return core.Question{}, fmt.Errorf("sqlstore: create question: %w: state %q", core.ErrInvalid, q.State)
 	}
 	q.CreatedAt, q.UpdatedAt = ts(q.CreatedAt), ts(q.UpdatedAt)
+	if s.def != nil {
+		return s.deferQuestion(ctx, q)
+	}
 	var id int64
 	err := s.get(ctx, &id, queryCreateQuestion,
 		int64(q.Community), int64(q.Asker), q.Text, q.Lang, string(q.State), string(q.Origin.Platform), q.Origin.Room,
@@ -187,6 +190,13 @@ func (s *Store) AddRoutingsWithinBudget(ctx context.Context, q core.QuestionID, 
 	idArgs := make([]any, len(ids))
 	for i, id := range ids {
 		idArgs[i] = id
+	}
+	if s.def != nil {
+		routed, err := s.deferRoutings(ctx, q, ids, at, since, defaultBudget)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: route question %d within budgets: %w", q, err)
+		}
+		return keepOrder(experts, routed), nil
 	}
 	if s.dialect == SQLite && s.inTx {
 		if routed, ok, err := s.addRoutingsKnownLoads(ctx, q, ids, at, since, defaultBudget); ok {

@@ -171,6 +171,10 @@ func (s *Store) finish(ctx context.Context, table string, id int64, owner string
 
 // FinishEvent implements bots.Queue.
 func (s *Store) FinishEvent(ctx context.Context, id int64, owner string, now time.Time) error {
+	if s.def != nil {
+		s.def.finished = append(s.def.finished, deferredFinish{id: id, owner: owner, at: now})
+		return nil
+	}
 	if err := s.finish(ctx, "inbox", id, owner, now); err != nil {
 		return fmt.Errorf("sqlstore: finish event %d: %w", id, err)
 	}
@@ -206,6 +210,10 @@ func (s *Store) PutOutgoing(ctx context.Context, out []bots.Outgoing, now time.T
 	if len(out) == 0 {
 		return nil
 	}
+	if s.def != nil {
+		_, err := s.deferOutgoing(ctx, out, now, "", time.Time{})
+		return err
+	}
 	query, args, err := putOutgoingQuery(out, now, "", time.Time{})
 	if err != nil {
 		return err
@@ -220,6 +228,9 @@ func (s *Store) PutOutgoing(ctx context.Context, out []bots.Outgoing, now time.T
 func (s *Store) PutOutgoingClaimed(ctx context.Context, out []bots.Outgoing, owner string, lease time.Duration, now time.Time) ([]bots.OutboxItem, error) {
 	if len(out) == 0 {
 		return nil, nil
+	}
+	if s.def != nil {
+		return s.deferOutgoing(ctx, out, now, owner, now.Add(lease))
 	}
 	query, args, err := putOutgoingQuery(out, now, owner, now.Add(lease))
 	if err != nil {
@@ -384,6 +395,10 @@ const queryScheduleJob = `INSERT INTO jobs (kind, key, payload, state, next_at, 
 func (s *Store) ScheduleJob(ctx context.Context, j core.Job) error {
 	if j.Key == "" || j.Kind == "" {
 		return fmt.Errorf("sqlstore: schedule job: %w: job without kind or key", core.ErrInvalid)
+	}
+	if s.def != nil {
+		s.def.jobs = append(s.def.jobs, j)
+		return nil
 	}
 	if _, err := s.exec(ctx, queryScheduleJob, j.Kind, j.Key, j.Payload, ts(j.RunAt), ts(j.RunAt)); err != nil {
 		return fmt.Errorf("sqlstore: schedule job %s: %w", j.Key, err)

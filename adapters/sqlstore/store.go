@@ -56,6 +56,11 @@ type Store struct {
 	prepared *stmtCache
 	tx       *sqlx.Tx
 	txStmts  map[string]*sqlx.Stmt
+	// def holds the writes a transaction defers until commit (see
+	// DeferWrites); nil when it writes at once. ids are the process's ids
+	// taken from sequences for them.
+	def *deferred
+	ids *idPools
 }
 
 // hotQueries are the statements that handling every question runs, which
@@ -215,6 +220,7 @@ func (s *Store) stmt(ctx context.Context, query string) *sqlx.Stmt {
 // to these tables forgets all of it (see forget).
 type txReads struct {
 	byIdentity map[core.Identity]core.Person
+	byID       map[core.PersonID]core.Person // as People returns them
 	rooms      map[core.Room]core.CommunityID
 	// loads holds, on SQLite only, what ExpertLoad read of experts and of
 	// their routings, kept up to date by the routings the transaction
@@ -262,7 +268,7 @@ var cachedTables = []string{"people", "identities", "rooms", "communities"}
 // whose rows it holds. It errs on the side of forgetting: any statement
 // other than a SELECT that names one of them.
 func (s *Store) forget(query string) {
-	if s.reads == nil || (len(s.reads.byIdentity) == 0 && len(s.reads.rooms) == 0 && len(s.reads.loads) == 0) {
+	if s.reads == nil || (len(s.reads.byIdentity) == 0 && len(s.reads.byID) == 0 && len(s.reads.rooms) == 0 && len(s.reads.loads) == 0) {
 		return
 	}
 	head := strings.TrimSpace(query)
@@ -274,7 +280,7 @@ func (s *Store) forget(query string) {
 	}
 	for _, t := range cachedTables {
 		if strings.Contains(query, t) {
-			s.reads.byIdentity, s.reads.rooms = nil, nil
+			s.reads.byIdentity, s.reads.byID, s.reads.rooms = nil, nil, nil
 			return
 		}
 	}
@@ -329,7 +335,7 @@ func Open(ctx context.Context, database string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s database: %w", dialect, err)
 	}
-	s := &Store{db: db, q: db, dialect: dialect}
+	s := &Store{db: db, q: db, dialect: dialect, ids: &idPools{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -409,6 +415,9 @@ func (s *Store) rebind(query string) string {
 // (PostgreSQL aborts it) and is retried by its caller.
 
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := s.flushFor(ctx, query); err != nil {
+		return nil, err
+	}
 	s.forget(query)
 	query = s.rebind(query)
 	if st := s.stmt(ctx, query); st != nil {
@@ -421,6 +430,9 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 func (s *Store) get(ctx context.Context, dest any, query string, args ...any) error {
+	if err := s.flushFor(ctx, query); err != nil {
+		return err
+	}
 	s.forget(query)
 	query = s.rebind(query)
 	if st := s.stmt(ctx, query); st != nil {
@@ -433,6 +445,9 @@ func (s *Store) get(ctx context.Context, dest any, query string, args ...any) er
 }
 
 func (s *Store) selectAll(ctx context.Context, dest any, query string, args ...any) error {
+	if err := s.flushFor(ctx, query); err != nil {
+		return err
+	}
 	s.forget(query)
 	query = s.rebind(query)
 	if st := s.stmt(ctx, query); st != nil {
@@ -457,9 +472,16 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 	if s.prepared != nil {
 		defer s.prepared.prepareWanted(ctx, s.db)
 	}
-	if err := fn(&Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx}); err != nil {
+	t := &Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx, ids: s.ids}
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
+	}
+	if t.def != nil && t.def.pending() {
+		if err := t.flush(ctx); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)

@@ -70,8 +70,8 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	questions := fs.Int("questions", 5000, "questions to deliver")
 	experts := fs.Int("experts", 200, "experts in the directory")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	workers := fs.Int("workers", 0, "pipeline workers (default: 1 on SQLite, 8 on PostgreSQL)")
-	batchTx := fs.String("batch-tx", "", "handle each claimed batch of events in one transaction: on or off (default: on for SQLite, off for PostgreSQL, as in production)")
+	workers := fs.Int("workers", 0, "pipeline workers (default: 1 on SQLite, 4 on PostgreSQL, as in production)")
+	batchTx := fs.String("batch-tx", "", "handle each claimed batch of events in one transaction (writes deferred to its commit on PostgreSQL): on or off (default: on, as in production)")
 	producers := fs.Int("producers", 1, "goroutines delivering the questions concurrently, as several rooms or adapters would")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured part to this file")
 	if err := fs.Parse(args); err != nil {

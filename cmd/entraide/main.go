@@ -534,15 +534,16 @@ func serve(ctx context.Context, pipe *bots.Pipeline, plats []platform, lc leasin
 	return first
 }
 
-// pipelineConfig returns the pipeline settings that suit a backend: one
-// worker batching its commits on SQLite, several workers on PostgreSQL.
+// pipelineConfig returns the pipeline settings that suit a backend: a
+// batch of events in one transaction each time, by one worker on SQLite
+// (one writer), by four on PostgreSQL, where a batch's writes are deferred
+// to its commit (sqlstore.Store.DeferWrites).
 func pipelineConfig(d sqlstore.Dialect, retention time.Duration) bots.PipelineConfig {
 	cfg := bots.DefaultPipelineConfig()
 	cfg.Retention = retention
+	cfg.BatchTx = true
 	if d == sqlstore.Postgres {
 		cfg.Workers = 4
-	} else {
-		cfg.BatchTx = true
 	}
 	return cfg
 }

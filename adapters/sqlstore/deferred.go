@@ -1,0 +1,445 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"entraide/bots"
+	"entraide/core"
+)
+
+// Deferred writes. On PostgreSQL every statement is a round trip, and
+// handling a question ran about a dozen: a batch of events handled in one
+// transaction (bots.PipelineConfig.BatchTx) still paid them all. A
+// transaction that defers its writes (DeferWrites) keeps the rows it
+// creates in the tables of the ask path (questions, their routings and
+// escalation jobs, outgoing messages, handled events) in memory and writes
+// them at commit, one multi-row statement per table. What the transaction
+// reads stays true:
+//
+//   - new questions and outgoing messages get their ids at once, from their
+//     sequences (a few dozen at a time), so callers see them as before;
+//   - a statement that names one of those tables writes what was deferred
+//     first (reads see the rows, updates find them), except the experts'
+//     loads, which add the deferred routings to their counts themselves;
+//   - budgets are decided against the experts' loads as the transaction
+//     read them, counting its own deferred routings, and checked again at
+//     commit with the experts locked in id order: when another process
+//     spent a budget meanwhile, the commit fails with core.ErrConflict and
+//     nothing is written (the pipeline then handles each event on its own);
+//   - a handled event is marked done at commit, where a lease lost
+//     meanwhile fails the commit the same way;
+//   - a deferred row that would collide with a stored one (a key taken) fails
+//     the commit instead of being skipped.
+//
+// Only PostgreSQL defers: SQLite's statements cost no round trip.
+type deferred struct {
+	questions []deferredQuestion
+	routings  []deferredRouting
+	jobs      []core.Job
+	outbox    []deferredOut
+	finished  []deferredFinish
+}
+
+type deferredQuestion struct {
+	id int64
+	q  core.Question
+}
+
+type deferredRouting struct {
+	question      core.QuestionID
+	expert        int64
+	at, since     time.Time
+	defaultBudget int
+}
+
+type deferredOut struct {
+	id       int64
+	key      string
+	platform string
+	payload  string
+	owner    string
+	lease    sql.NullTime
+	now      time.Time
+}
+
+type deferredFinish struct {
+	id    int64
+	owner string
+	at    time.Time
+}
+
+func (d *deferred) pending() bool {
+	return len(d.questions)+len(d.routings)+len(d.jobs)+len(d.outbox)+len(d.finished) > 0
+}
+
+// routedSince counts the deferred routings of expert at or after since.
+func (d *deferred) routedSince(expert int64, since time.Time) int {
+	n := 0
+	for _, r := range d.routings {
+		if r.expert == expert && !r.at.Before(since) {
+			n++
+		}
+	}
+	return n
+}
+
+// deferredTables are the tables whose new rows a deferring transaction
+// keeps until commit.
+var deferredTables = []string{"questions", "routings", "jobs", "outbox", "inbox"}
+
+// idBlock is how many ids a process takes from a table's sequence at a
+// time, for its deferring transactions.
+const idBlock = 128
+
+// idPools are the ids a process took from the sequences and has not used
+// yet, by table: shared by its transactions (an id taken is never given
+// to anyone else, used or not; ids left unused are gaps).
+type idPools struct {
+	mu  sync.Mutex
+	ids map[string][]int64
+}
+
+func (p *idPools) take(table string) (int64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := p.ids[table]
+	if len(ids) == 0 {
+		return 0, false
+	}
+	p.ids[table] = ids[1:]
+	return ids[0], true
+}
+
+func (p *idPools) put(table string, ids []int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ids == nil {
+		p.ids = map[string][]int64{}
+	}
+	p.ids[table] = append(p.ids[table], ids...)
+}
+
+// DeferWrites makes the rest of the transaction defer its writes to the
+// tables of the ask path until commit (see deferred). It does nothing
+// outside a transaction, and on SQLite.
+func (s *Store) DeferWrites() {
+	if s.inTx && s.dialect == Postgres && s.def == nil {
+		s.def = &deferred{}
+	}
+}
+
+// flushFor writes what was deferred before a statement that names one of
+// the deferred tables runs.
+func (s *Store) flushFor(ctx context.Context, query string) error {
+	if s.def == nil || !s.def.pending() || strings.HasPrefix(query, expertLoadsPrefix) || strings.HasPrefix(query, nextIDsPrefix) {
+		return nil
+	}
+	for _, t := range deferredTables {
+		if strings.Contains(query, t) {
+			return s.flush(ctx)
+		}
+	}
+	return nil
+}
+
+const nextIDsPrefix = "SELECT nextval("
+
+// nextID returns an id of table's sequence, from the process's pool,
+// which takes a block of them when empty.
+func (s *Store) nextID(ctx context.Context, table string) (int64, error) {
+	for {
+		if id, ok := s.ids.take(table); ok {
+			return id, nil
+		}
+		var ids []int64
+		if err := s.selectAll(ctx, &ids, nextIDsPrefix+"pg_get_serial_sequence('"+table+"', 'id')) FROM generate_series(1, ?)", idBlock); err != nil {
+			return 0, fmt.Errorf("sqlstore: ids of %s: %w", table, err)
+		}
+		if len(ids) == 0 {
+			return 0, fmt.Errorf("sqlstore: ids of %s: none given", table)
+		}
+		s.ids.put(table, ids)
+	}
+}
+
+// deferQuestion is CreateQuestion in a deferring transaction.
+func (s *Store) deferQuestion(ctx context.Context, q core.Question) (core.Question, error) {
+	id, err := s.nextID(ctx, "questions")
+	if err != nil {
+		return core.Question{}, err
+	}
+	q.ID = core.QuestionID(id)
+	s.def.questions = append(s.def.questions, deferredQuestion{id: id, q: q})
+	return q, nil
+}
+
+// deferRoutings is AddRoutingsWithinBudget in a deferring transaction: the
+// budgets are checked against the loads the transaction read (reading those
+// it lacks), its own deferred routings counted, and checked again at
+// commit.
+func (s *Store) deferRoutings(ctx context.Context, q core.QuestionID, ids []int64, at, since time.Time, defaultBudget int) ([]int64, error) {
+	var missing []core.PersonID
+	for _, id := range ids {
+		if _, ok := s.reads.load(core.PersonID(id), since); !ok {
+			missing = append(missing, core.PersonID(id))
+		}
+	}
+	if len(missing) > 0 {
+		if _, err := s.ExpertLoads(ctx, missing, since); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range s.def.routings {
+		if r.question == q && slices.Contains(ids, r.expert) {
+			return nil, fmt.Errorf("%w: question %d already routed to %d", core.ErrConflict, q, r.expert)
+		}
+	}
+	var routed []int64
+	for _, id := range ids {
+		l, ok := s.reads.load(core.PersonID(id), since)
+		if !ok {
+			continue // not in the directory
+		}
+		budget := l.expert.DailyBudget
+		if budget <= 0 {
+			budget = defaultBudget
+		}
+		if l.count >= budget {
+			continue
+		}
+		routed = append(routed, id)
+		l.count++
+		s.reads.keepLoad(core.PersonID(id), l)
+		s.def.routings = append(s.def.routings, deferredRouting{question: q, expert: id, at: ts(at), since: ts(since), defaultBudget: defaultBudget})
+	}
+	return routed, nil
+}
+
+// deferOutgoing is PutOutgoing and PutOutgoingClaimed in a deferring
+// transaction; it returns the messages with their ids.
+func (s *Store) deferOutgoing(ctx context.Context, out []bots.Outgoing, now time.Time, owner string, until time.Time) ([]bots.OutboxItem, error) {
+	lease := nullTime(time.Time{})
+	if owner != "" {
+		lease = nullTime(until)
+	}
+	items := make([]bots.OutboxItem, 0, len(out))
+	rows := make([]deferredOut, 0, len(out))
+	for _, o := range out {
+		if o.Key == "" {
+			return nil, fmt.Errorf("sqlstore: put outgoing: %w: message without key", core.ErrInvalid)
+		}
+		payload, err := json.Marshal(o)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: put outgoing %s: %w", o.Key, err)
+		}
+		id, err := s.nextID(ctx, "outbox")
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, deferredOut{id: id, key: o.Key, platform: string(o.To.Platform), payload: string(payload), owner: owner, lease: lease, now: ts(now)})
+		items = append(items, bots.OutboxItem{ID: id, Outgoing: o})
+	}
+	s.def.outbox = append(s.def.outbox, rows...)
+	return items, nil
+}
+
+// flush writes what the transaction deferred.
+func (s *Store) flush(ctx context.Context) error {
+	d := s.def
+	s.def = nil // the statements below run as in any transaction
+	defer func() { s.def = d }()
+	if err := s.flushFinished(ctx, d.finished); err != nil {
+		return err
+	}
+	d.finished = nil
+	if err := s.flushQuestions(ctx, d.questions); err != nil {
+		return err
+	}
+	d.questions = nil
+	if err := s.flushRoutings(ctx, d.routings); err != nil {
+		return err
+	}
+	d.routings = nil
+	if err := s.flushJobs(ctx, d.jobs); err != nil {
+		return err
+	}
+	d.jobs = nil
+	if err := s.flushOutbox(ctx, d.outbox); err != nil {
+		return err
+	}
+	d.outbox = nil
+	return nil
+}
+
+// values returns n groups of m placeholders: "(?, ?), (?, ?)".
+func values(n, m int) string {
+	group := "(?" + strings.Repeat(", ?", m-1) + ")"
+	return group + strings.Repeat(", "+group, n-1)
+}
+
+func (s *Store) flushFinished(ctx context.Context, rows []deferredFinish) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	// One statement per owner (a batch has one), done at the latest time.
+	byOwner := map[string][]any{}
+	at := map[string]time.Time{}
+	var owners []string
+	for _, r := range rows {
+		if _, ok := byOwner[r.owner]; !ok {
+			owners = append(owners, r.owner)
+		}
+		byOwner[r.owner] = append(byOwner[r.owner], r.id)
+		if r.at.After(at[r.owner]) {
+			at[r.owner] = r.at
+		}
+	}
+	for _, owner := range owners {
+		ids := byOwner[owner]
+		args := append([]any{ts(at[owner]), owner}, ids...)
+		res, err := s.exec(ctx, `UPDATE inbox SET state = 'done', done_at = ?, lease_until = NULL
+			WHERE state = 'pending' AND lease_owner = ? AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: finish %d events: %w", len(ids), err)
+		}
+		if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+			return fmt.Errorf("sqlstore: finish %d events: %w: %d handled elsewhere or leases lost", len(ids), core.ErrConflict, int64(len(ids))-n)
+		}
+	}
+	return nil
+}
+
+func (s *Store) flushQuestions(ctx context.Context, rows []deferredQuestion) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 14*len(rows))
+	for _, r := range rows {
+		q := r.q
+		args = append(args, r.id, int64(q.Community), int64(q.Asker), q.Text, q.Lang, string(q.State), string(q.Origin.Platform), q.Origin.Room,
+			q.Origin.Message, q.Origin.Thread, q.Origin.DM, q.Anonymous, ts(q.CreatedAt), ts(q.UpdatedAt))
+	}
+	if _, err := s.exec(ctx, `INSERT INTO questions (id, community_id, asker_id, body, lang, state, origin_platform, origin_room,
+		origin_message, origin_thread, origin_dm, anonymous, created_at, updated_at) VALUES `+values(len(rows), 14), args...); err != nil {
+		return fmt.Errorf("sqlstore: create %d questions: %w", len(rows), err)
+	}
+	return nil
+}
+
+// flushRoutings locks the experts routed to in id order, checks that their
+// budgets still hold with the deferred routings, and stores them.
+func (s *Store) flushRoutings(ctx context.Context, rows []deferredRouting) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var experts []int64
+	since := rows[0].since
+	for _, r := range rows {
+		if !slices.Contains(experts, r.expert) {
+			experts = append(experts, r.expert)
+		}
+		if r.since.Before(since) {
+			since = r.since
+		}
+	}
+	sort.Slice(experts, func(i, j int) bool { return experts[i] < experts[j] })
+	idArgs := make([]any, len(experts))
+	ids := make([]core.PersonID, len(experts))
+	for i, id := range experts {
+		idArgs[i], ids[i] = id, core.PersonID(id)
+	}
+	var locked []int64
+	if err := s.selectAll(ctx, &locked, "SELECT person_id FROM experts WHERE person_id IN (?"+strings.Repeat(", ?", len(experts)-1)+
+		") ORDER BY person_id FOR UPDATE", idArgs...); err != nil {
+		return fmt.Errorf("sqlstore: lock %d experts: %w", len(experts), err)
+	}
+	// Counted after the lock, by a statement of its own: its snapshot sees
+	// every routing committed before (since is the earliest of the batch,
+	// which may count a routing more than each question did: the check errs
+	// on the side of refusing).
+	s.reads.loads = nil
+	loads, err := s.ExpertLoads(ctx, ids, since)
+	if err != nil {
+		return err
+	}
+	for _, id := range experts {
+		l, ok := loads[core.PersonID(id)]
+		if !ok {
+			return fmt.Errorf("sqlstore: route to expert %d: %w: no longer in the directory", id, core.ErrConflict)
+		}
+		n, budget := 0, l.Expert.DailyBudget
+		for _, r := range rows {
+			if r.expert == id {
+				n++
+				if budget <= 0 {
+					budget = r.defaultBudget
+				}
+			}
+		}
+		if l.Routed+n > budget {
+			return fmt.Errorf("sqlstore: route to expert %d: %w: %d routed, %d more, budget %d", id, core.ErrConflict, l.Routed, n, budget)
+		}
+	}
+	args := make([]any, 0, 4*len(rows))
+	for _, r := range rows {
+		args = append(args, int64(r.question), r.expert, string(core.RoutingAsked), r.at)
+	}
+	if _, err := s.exec(ctx, "INSERT INTO routings (question_id, expert_id, status, routed_at) VALUES "+values(len(rows), 4), args...); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("sqlstore: %d routings: %w: already routed", len(rows), core.ErrConflict)
+		}
+		return fmt.Errorf("sqlstore: %d routings: %w", len(rows), err)
+	}
+	return nil
+}
+
+func (s *Store) flushJobs(ctx context.Context, jobs []core.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 5*len(jobs))
+	for _, j := range jobs {
+		args = append(args, j.Kind, j.Key, j.Payload, ts(j.RunAt), ts(j.RunAt))
+	}
+	// As ScheduleJob: a job whose key is taken is already scheduled.
+	var groups []string
+	for range jobs {
+		groups = append(groups, "(?, ?, ?, 'pending', ?, ?)")
+	}
+	if _, err := s.exec(ctx, "INSERT INTO jobs (kind, key, payload, state, next_at, created_at) VALUES "+
+		strings.Join(groups, ", ")+" ON CONFLICT (key) DO NOTHING", args...); err != nil {
+		return fmt.Errorf("sqlstore: schedule %d jobs: %w", len(jobs), err)
+	}
+	return nil
+}
+
+func (s *Store) flushOutbox(ctx context.Context, rows []deferredOut) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 8*len(rows))
+	var groups []string
+	for _, r := range rows {
+		groups = append(groups, "(?, ?, ?, ?, 'pending', ?, ?, ?, ?)")
+		args = append(args, r.id, r.key, r.platform, r.payload, r.now, r.now, r.owner, r.lease)
+	}
+	var stored []int64
+	if err := s.selectAll(ctx, &stored, "INSERT INTO outbox (id, key, platform, payload, state, next_at, created_at, lease_owner, lease_until) VALUES "+
+		strings.Join(groups, ", ")+" ON CONFLICT (key) DO NOTHING RETURNING id", args...); err != nil {
+		return fmt.Errorf("sqlstore: put %d outgoing messages: %w", len(rows), err)
+	}
+	if len(stored) != len(rows) {
+		// A key was taken: the message exists already, and the id handed
+		// out for it would name nothing.
+		return fmt.Errorf("sqlstore: put %d outgoing messages: %w: %d keys taken", len(rows), core.ErrConflict, len(rows)-len(stored))
+	}
+	return nil
+}
