@@ -264,10 +264,6 @@ func (s *Store) flush(ctx context.Context) error {
 		return err
 	}
 	d.questions = nil
-	if err := s.flushRoutings(ctx, d.routings); err != nil {
-		return err
-	}
-	d.routings = nil
 	if err := s.flushJobs(ctx, d.jobs); err != nil {
 		return err
 	}
@@ -276,6 +272,12 @@ func (s *Store) flush(ctx context.Context) error {
 		return err
 	}
 	d.outbox = nil
+	// Last: the experts stay locked from here to the commit, which other
+	// batches routing to them wait for.
+	if err := s.flushRoutings(ctx, d.routings); err != nil {
+		return err
+	}
+	d.routings = nil
 	return nil
 }
 

@@ -115,16 +115,27 @@ func (s *Store) People(ctx context.Context, ids []core.PersonID) ([]core.Person,
 	if out, ok := s.reads.people(ids); ok {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = int64(id)
+	// Only those the transaction did not read yet.
+	args := make([]any, 0, len(ids))
+	byID := make(map[core.PersonID]core.Person, len(ids))
+	asked := make(map[core.PersonID]bool, len(ids))
+	for _, id := range ids {
+		if s.reads != nil {
+			if p, ok := s.reads.byID[id]; ok {
+				byID[id] = p
+				continue
+			}
+		}
+		if !asked[id] {
+			asked[id] = true
+			args = append(args, int64(id))
+		}
 	}
 	var rows []personRow
-	if err := s.selectAll(ctx, &rows, selectPerson+" WHERE p.id IN (?"+strings.Repeat(", ?", len(ids)-1)+")"+
+	if err := s.selectAll(ctx, &rows, selectPerson+" WHERE p.id IN (?"+strings.Repeat(", ?", len(args)-1)+")"+
 		" ORDER BY p.id, i.preferred DESC, i.platform, i.user_id", args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: people %v: %w", ids, err)
 	}
-	byID := make(map[core.PersonID]core.Person, len(rows))
 	for _, r := range rows {
 		if _, seen := byID[core.PersonID(r.ID)]; !seen { // the preferred account comes first
 			byID[core.PersonID(r.ID)] = r.person()

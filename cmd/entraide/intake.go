@@ -70,6 +70,7 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	questions := fs.Int("questions", 5000, "questions to deliver")
 	experts := fs.Int("experts", 200, "experts in the directory")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	batch := fs.Int("batch", 0, "events a worker claims and handles together (default: 32, as in production)")
 	workers := fs.Int("workers", 0, "pipeline workers (default: 1 on SQLite, 4 on PostgreSQL, as in production)")
 	batchTx := fs.String("batch-tx", "", "handle each claimed batch of events in one transaction (writes deferred to its commit on PostgreSQL): on or off (default: on, as in production)")
 	producers := fs.Int("producers", 1, "goroutines delivering the questions concurrently, as several rooms or adapters would")
@@ -106,6 +107,9 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	pcfg = pipelineConfig(store.Dialect(), bots.DefaultPipelineConfig().Retention)
 	if *workers > 0 {
 		pcfg.Workers = *workers
+	}
+	if *batch > 0 {
+		pcfg.Batch, pcfg.SendBatch = *batch, 4**batch
 	}
 	switch *batchTx {
 	case "":
