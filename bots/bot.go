@@ -123,6 +123,9 @@ func (b *Bot) Handle(ctx context.Context, ev Event) ([]Outgoing, error) {
 	}
 	cmd, ok := b.commands[name]
 	if !ok {
+		if near, ok := closestCommand(name); ok {
+			return b.reply(ev, say(lang, msgUnknownCommandNear, code(b.cfg.Prefix+name), code(b.cfg.Prefix+near), code(b.cfg.Prefix+"help"))), nil
+		}
 		return b.reply(ev, say(lang, msgUnknownCommand, code(b.cfg.Prefix+name), code(b.cfg.Prefix+"help"))), nil
 	}
 	b.log.Debug("command", "command", cmd.Name, "platform", ev.Platform, "event", ev.ID)

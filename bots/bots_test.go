@@ -234,7 +234,40 @@ func TestAddressedText(t *testing.T) {
 		t.Error("AskArgs took !help for a question")
 	}
 	// Every command the bot has is a command word, and only those.
-	if !IsCommandWord("MINE") || !IsCommandWord("réponse") || IsCommandWord("poser") {
+	if !IsCommandWord("MINE") || !IsCommandWord("réponse") || !IsCommandWord("Poser") || IsCommandWord("bonjour") {
 		t.Error("IsCommandWord disagrees with the bot's commands")
+	}
+}
+
+// TestClosestCommand checks the "did you mean" hint of unknown commands:
+// one typo away for short names, two for longer ones, accents and case
+// ignored, nothing for names far from every command.
+func TestClosestCommand(t *testing.T) {
+	for _, c := range []struct {
+		name, want string
+	}{
+		{"aks", "ask"},         // two letters swapped
+		{"hlep", "help"},       // swapped
+		{"Répnse", "reponse"},  // a letter dropped, accent and case ignored
+		{"reponce", "reponse"}, // changed
+		{"offrees", "offres"},  // added
+		{"abonements", "abonnements"},
+		{"xyz", ""},
+		{"bonjour", ""},
+		{"", ""},
+		{strings.Repeat("a", 200), ""},
+	} {
+		got, ok := closestCommand(c.name)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("closestCommand(%q) = %q, %v, want %q", c.name, got, ok, c.want)
+		}
+	}
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"abc", "", 3}, {"ask", "aks", 1}, {"kitten", "sitting", 3}, {"ca", "abc", 3}} {
+		if got := editDistance([]rune(c.a), []rune(c.b)); got != c.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
 	}
 }

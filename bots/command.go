@@ -65,7 +65,7 @@ func ParseCommand(prefix, text string) (name, args string, ok bool) {
 // knows the same words as the bot.
 func builtinCommands() []*Command {
 	return []*Command{
-		{Name: "ask", Aliases: []string{"question", "demande"}, Handle: (*Bot).ask},
+		{Name: "ask", Aliases: []string{"question", "demande", "demander", "poser", "pregunta", "preguntar"}, Handle: (*Bot).ask},
 		{Name: "anon", Aliases: []string{"anonyme", "anonymous"}, Handle: (*Bot).anon},
 		{Name: "expert", Aliases: []string{"expertise"}, Handle: (*Bot).expert},
 		{Name: "answer", Aliases: []string{"reponse", "repondre", "respuesta"}, Handle: (*Bot).answer},
@@ -112,6 +112,56 @@ var commandWords = func() map[string]string {
 	}
 	return words
 }()
+
+// closestCommand returns the command word nearest to an unknown name, for
+// a "did you mean" hint: one typo away (a letter added, dropped, changed or
+// two swapped) for names of up to 5 letters, two for longer ones. Names
+// longer than any command get no hint.
+func closestCommand(name string) (string, bool) {
+	folded := []rune(core.Fold(name))
+	if len(folded) == 0 || len(folded) > 24 {
+		return "", false
+	}
+	limit := 1
+	if len(folded) > 5 {
+		limit = 2
+	}
+	best, bestDist := "", limit+1
+	for word := range commandWords {
+		d := editDistance(folded, []rune(word))
+		if d < bestDist || (d == bestDist && best != "" && word < best) {
+			best, bestDist = word, d
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance is the optimal string alignment distance of a and b: the
+// insertions, deletions, substitutions and swaps of two neighbours that make
+// one the other.
+func editDistance(a, b []rune) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
 
 // IsCommandWord reports whether word names one of the bot's commands,
 // ignoring case and accents.

@@ -307,3 +307,17 @@ func FuzzParseRate(f *testing.F) {
 		}
 	})
 }
+
+// TestUnknownCommandHint: a mistyped command is answered with the nearest
+// command, an unknown one with the help command only, and "!poser" asks.
+func TestUnknownCommandHint(t *testing.T) {
+	w := newWorld(t, sqlstoretest.SQLite(t), core.DefaultConfig(), bots.DefaultConfig())
+	alice := core.Identity{Platform: "tchap", User: "@alice:agent.tchap.gouv.fr"}
+	wantSaid(t, w.say(alice, "alice", "", "!general", "!aks ma question"), "Commande inconnue : !aks. Vouliez-vous dire !ask ? Tapez !help")
+	out := w.say(alice, "alice", "", "!general", "!zzzz")
+	wantSaid(t, out, "Commande inconnue : !zzzz. Tapez !help")
+	if strings.Contains(texts(out), "Vouliez-vous") {
+		t.Errorf("a hint for a name far from every command:\n%s", texts(out))
+	}
+	wantSaid(t, w.say(alice, "alice", "", "!general", "!poser Comment rédiger un CCTP ?"), "Question n°1 enregistrée")
+}

@@ -603,8 +603,8 @@ alice> !resolve
 # Dan pose une question sur les congés dans #rh ; Carole répond avec le numéro.
 dan@#rh> !question Combien de jours de congés pour un déménagement ?
 carol@dm> !reponse 2 Un jour d'autorisation d'absence, selon le règlement intérieur.
-# Une commande inconnue reçoit une aide courte.
-erin> !poser ma question
+# Une commande mal tapée reçoit une aide courte.
+erin> !aks ma question
 # Offres d'emploi : #emploi les annonce, Erin s'abonne à celles de Lyon, Dan en publie une.
 dan@#emploi> !annonces offres
 erin@dm> !abonner offres immediat lieu:lyon

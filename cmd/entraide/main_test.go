@@ -90,7 +90,7 @@ func TestDemo(t *testing.T) {
 		"[dm carol] entraide: Question n°2 posée par dan (#rh)",
 		"[#rh thread 6] entraide: @dan, réponse de carol à la question n°2",
 		"[#general thread 5] entraide: Question n°1 marquée comme résolue.",
-		"Commande inconnue : !poser.",
+		"Commande inconnue : !aks. Vouliez-vous dire !ask ?",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo lacks %q:\n%s", want, out)
