@@ -261,7 +261,7 @@ func TestFirstEligible(t *testing.T) {
 	if fmt.Sprint(got) != "[3 7 9]" {
 		t.Errorf("FirstEligible = %v, want [3 7 9]", got)
 	}
-	if want := "[[2 3 4] [6 7] [8] [9]]"; fmt.Sprint(asked) != want {
+	if want := "[[2 3 4] [6 7 8 9 11 13]]"; fmt.Sprint(asked) != want {
 		t.Errorf("asked %v, want %v", asked, want)
 	}
 	if got := core.FirstEligible([]core.PersonID{1, 2, 3}, 5, nil); fmt.Sprint(got) != "[1 2 3]" {

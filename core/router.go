@@ -20,20 +20,24 @@ type Router interface {
 type Eligible func(ids []PersonID) []bool
 
 // FirstEligible returns, in order, up to limit of candidates that eligible
-// accepts (nil accepts all), asking it a few candidates at a time (as many
-// as are still lacking), only until enough.
+// accepts (nil accepts all), asking it a few candidates at a time, only
+// until enough: as many as are still lacking at first, then twice as many
+// as the last time (when the best experts have spent their budgets, the
+// next eligible ones are found in a few reads, not one per candidate).
 func FirstEligible(candidates []PersonID, limit int, eligible Eligible) []PersonID {
 	var ids []PersonID
+	size := 0
 	for looked := 0; looked < len(candidates) && len(ids) < limit; {
-		chunk := candidates[looked:min(len(candidates), looked+limit-len(ids))]
+		size = max(limit-len(ids), 2*size)
+		chunk := candidates[looked:min(len(candidates), looked+size)]
 		looked += len(chunk)
 		if eligible == nil {
-			ids = append(ids, chunk...)
+			ids = append(ids, chunk[:min(len(chunk), limit-len(ids))]...)
 			continue
 		}
 		ok := eligible(chunk)
 		for i, id := range chunk {
-			if i < len(ok) && ok[i] {
+			if i < len(ok) && ok[i] && len(ids) < limit {
 				ids = append(ids, id)
 			}
 		}

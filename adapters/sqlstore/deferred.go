@@ -29,8 +29,10 @@ import (
 //   - a statement that names one of those tables writes what was deferred
 //     first (reads see the rows, updates find them), except the experts'
 //     loads, which add the deferred routings to their counts themselves;
-//   - budgets are decided against the experts' loads as the transaction
-//     read them, counting its own deferred routings, and checked again at
+//   - budgets are decided on the experts' loads read afresh, plus the
+//     routings the process's deferring transactions decided and have not
+//     committed yet (reservations, see holds), so that the workers of one
+//     process do not promise the same last slots; they are checked again at
 //     commit with the experts locked in id order: when another process
 //     spent a budget meanwhile, the commit fails with core.ErrConflict and
 //     nothing is written (the pipeline then handles each event on its own);
@@ -80,17 +82,6 @@ func (d *deferred) pending() bool {
 	return len(d.questions)+len(d.routings)+len(d.jobs)+len(d.outbox)+len(d.finished) > 0
 }
 
-// routedSince counts the deferred routings of expert at or after since.
-func (d *deferred) routedSince(expert int64, since time.Time) int {
-	n := 0
-	for _, r := range d.routings {
-		if r.expert == expert && !r.at.Before(since) {
-			n++
-		}
-	}
-	return n
-}
-
 // deferredTables are the tables whose new rows a deferring transaction
 // keeps until commit.
 var deferredTables = []string{"questions", "routings", "jobs", "outbox", "inbox"}
@@ -126,6 +117,102 @@ func (p *idPools) put(table string, ids []int64) {
 	}
 	p.ids[table] = append(p.ids[table], ids...)
 }
+
+// holds are the routings a process's transactions decided and have not
+// committed yet, by expert: a deferring transaction's budget decision
+// counts them beside the routings stored, so that two workers do not both
+// take an expert's last slot (they would, reading the same count, and one
+// commit would fail). Transactions that write their routings at once
+// (AddRoutingsWithinBudget outside deferral) reserve them too, until they
+// end: a deferring transaction could not see them otherwise. A reservation is released when its transaction ends, and still
+// counted by any read of the stored routings that began before that: the
+// read may not see the routing its commit stored.
+type holds struct {
+	mu sync.Mutex
+	by map[int64][]*hold
+}
+
+type hold struct {
+	tx       *Store    // the transaction's store
+	flushed  bool      // its routing is written, visible to its own transaction
+	released time.Time // zero while its transaction is open
+}
+
+// count returns the reservations on expert that a read of the stored
+// routings begun at readAt by transaction self may not see: not those of
+// self already written. It forgets those released long enough ago that no
+// read under way can have begun before. The caller holds h.mu.
+func (h *holds) count(expert int64, readAt time.Time, self *Store) int {
+	rs := h.by[expert]
+	n, kept := 0, rs[:0]
+	now := time.Now()
+	for _, r := range rs {
+		if !r.released.IsZero() && now.Sub(r.released) >= holdGrace {
+			continue
+		}
+		kept = append(kept, r)
+		if r.tx == self && r.flushed {
+			continue
+		}
+		if r.released.IsZero() || r.released.After(readAt) {
+			n++
+		}
+	}
+	if len(kept) == 0 {
+		delete(h.by, expert)
+	} else {
+		h.by[expert] = kept
+	}
+	return n
+}
+
+// counts is count for several experts, under the lock.
+func (h *holds) counts(experts []int64, readAt time.Time, self *Store) map[int64]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[int64]int, len(experts))
+	for _, e := range experts {
+		out[e] = h.count(e, readAt, self)
+	}
+	return out
+}
+
+// add reserves a routing to expert for transaction tx, already written
+// (visible to tx) or not. The caller holds h.mu.
+func (h *holds) add(tx *Store, expert int64, written bool) {
+	if h.by == nil {
+		h.by = map[int64][]*hold{}
+	}
+	r := &hold{tx: tx, flushed: written}
+	h.by[expert] = append(h.by[expert], r)
+	tx.held = append(tx.held, r)
+}
+
+// flushed notes that the routings tx reserved are written: its own reads
+// see them in the table.
+func (h *holds) flushed(tx *Store) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range tx.held {
+		r.flushed = true
+	}
+}
+
+// release ends the reservations of tx; they are still counted by reads
+// begun before, for holdGrace.
+func (h *holds) release(tx *Store) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	for _, r := range tx.held {
+		r.released = now
+	}
+	tx.held = nil
+}
+
+// holdGrace is how long a released reservation is still counted by reads
+// begun before its release: longer than any read of the experts' loads.
+const holdGrace = 10 * time.Second
 
 // DeferWrites makes the rest of the transaction defer its writes to the
 // tables of the ask path until commit (see deferred). It does nothing
@@ -182,29 +269,32 @@ func (s *Store) deferQuestion(ctx context.Context, q core.Question) (core.Questi
 }
 
 // deferRoutings is AddRoutingsWithinBudget in a deferring transaction: the
-// budgets are checked against the loads the transaction read (reading those
-// it lacks), its own deferred routings counted, and checked again at
-// commit.
+// budgets are checked against the experts' stored routings and the
+// process's reservations; the routings taken are reserved, and checked
+// again at commit.
 func (s *Store) deferRoutings(ctx context.Context, q core.QuestionID, ids []int64, at, since time.Time, defaultBudget int) ([]int64, error) {
-	var missing []core.PersonID
-	for _, id := range ids {
-		if _, ok := s.reads.load(core.PersonID(id), since); !ok {
-			missing = append(missing, core.PersonID(id))
-		}
-	}
-	if len(missing) > 0 {
-		if _, err := s.ExpertLoads(ctx, missing, since); err != nil {
-			return nil, err
-		}
-	}
 	for _, r := range s.def.routings {
 		if r.question == q && slices.Contains(ids, r.expert) {
 			return nil, fmt.Errorf("%w: question %d already routed to %d", core.ErrConflict, q, r.expert)
 		}
 	}
+	persons := make([]core.PersonID, len(ids))
+	for i, id := range ids {
+		persons[i] = core.PersonID(id)
+	}
+	// The loads as the transaction read them: what the process's other
+	// transactions routed since is in their reservations, released after
+	// that read; another process's routings are met at commit.
+	stored, err := s.storedLoads(ctx, persons, since, false)
+	if err != nil {
+		return nil, err
+	}
+	h := s.holds
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	var routed []int64
 	for _, id := range ids {
-		l, ok := s.reads.load(core.PersonID(id), since)
+		l, ok := stored[core.PersonID(id)]
 		if !ok {
 			continue // not in the directory
 		}
@@ -212,12 +302,11 @@ func (s *Store) deferRoutings(ctx context.Context, q core.QuestionID, ids []int6
 		if budget <= 0 {
 			budget = defaultBudget
 		}
-		if l.count >= budget {
+		if l.count+h.count(id, l.readAt, s) >= budget {
 			continue
 		}
 		routed = append(routed, id)
-		l.count++
-		s.reads.keepLoad(core.PersonID(id), l)
+		h.add(s, id, false)
 		s.def.routings = append(s.def.routings, deferredRouting{question: q, expert: id, at: ts(at), since: ts(since), defaultBudget: defaultBudget})
 	}
 	return routed, nil
@@ -276,6 +365,9 @@ func (s *Store) flush(ctx context.Context) error {
 	// batches routing to them wait for.
 	if err := s.flushRoutings(ctx, d.routings); err != nil {
 		return err
+	}
+	if len(d.routings) > 0 {
+		s.holds.flushed(s)
 	}
 	d.routings = nil
 	return nil
@@ -367,8 +459,7 @@ func (s *Store) flushRoutings(ctx context.Context, rows []deferredRouting) error
 	// every routing committed before (since is the earliest of the batch,
 	// which may count a routing more than each question did: the check errs
 	// on the side of refusing).
-	s.reads.loads = nil
-	loads, err := s.ExpertLoads(ctx, ids, since)
+	loads, err := s.storedLoads(ctx, ids, since, true)
 	if err != nil {
 		return err
 	}
@@ -377,7 +468,7 @@ func (s *Store) flushRoutings(ctx context.Context, rows []deferredRouting) error
 		if !ok {
 			return fmt.Errorf("sqlstore: route to expert %d: %w: no longer in the directory", id, core.ErrConflict)
 		}
-		n, budget := 0, l.Expert.DailyBudget
+		n, budget := 0, l.expert.DailyBudget
 		for _, r := range rows {
 			if r.expert == id {
 				n++
@@ -386,8 +477,8 @@ func (s *Store) flushRoutings(ctx context.Context, rows []deferredRouting) error
 				}
 			}
 		}
-		if l.Routed+n > budget {
-			return fmt.Errorf("sqlstore: route to expert %d: %w: %d routed, %d more, budget %d", id, core.ErrConflict, l.Routed, n, budget)
+		if l.count+n > budget {
+			return fmt.Errorf("sqlstore: route to expert %d: %w: %d routed, %d more, budget %d", id, core.ErrConflict, l.count, n, budget)
 		}
 	}
 	args := make([]any, 0, 4*len(rows))

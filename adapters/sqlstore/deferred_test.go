@@ -227,3 +227,60 @@ func TestDeferredCommitFailsOnConflict(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferredRoutingsSeeTheProcessReservations checks that a deferring
+// transaction counts the routings the process's other open transactions
+// decided (deferred or written, not committed yet): with a budget of 1, it
+// does not promise the expert's last slot again, and both commit. Without
+// the reservations, the second would route the expert and one commit fail.
+func TestDeferredRoutingsSeeTheProcessReservations(t *testing.T) {
+	ctx := context.Background()
+	for _, firstDefers := range []bool{true, false} {
+		t.Run(fmt.Sprintf("first defers=%v", firstDefers), func(t *testing.T) {
+			f := newDeferredFixture(t)
+			newQ := func(tx core.Store, text string) core.Question {
+				q, err := tx.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: text, Lang: "fr", State: core.StateRouted,
+					Origin: core.MessageRef{Platform: "test", Room: "#general", Message: text}, CreatedAt: f.now, UpdatedAt: f.now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return q
+			}
+			route := func(tx core.Store, q core.Question) []core.PersonID {
+				routed, err := tx.AddRoutingsWithinBudget(context.Background(), q.ID, []core.PersonID{f.expert.ID}, f.now, f.now.Add(-24*time.Hour), 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return routed
+			}
+			var second []core.PersonID
+			err := f.s.InTx(ctx, func(tx core.Store) error {
+				if firstDefers {
+					tx.(*sqlstore.Store).DeferWrites()
+				}
+				if got := route(tx, newQ(tx, "first")); len(got) != 1 {
+					t.Fatalf("first routing: %v", got)
+				}
+				// Another worker of the process, while the first is open
+				// (bounded: without the reservations, it would wait for the
+				// first's lock on the expert, which waits for it).
+				ctx2, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				return f.s.InTx(ctx2, func(tx2 core.Store) error {
+					tx2.(*sqlstore.Store).DeferWrites()
+					second = route(tx2, newQ(tx2, "second"))
+					return nil
+				})
+			})
+			if err != nil {
+				t.Fatalf("commits: %v", err)
+			}
+			if len(second) != 0 {
+				t.Errorf("the second transaction routed %v: the expert's one slot was taken", second)
+			}
+			if n, err := f.s.CountRoutingsSince(ctx, f.expert.ID, f.now.Add(-time.Hour)); err != nil || n != 1 {
+				t.Errorf("%d routings stored (%v), want 1", n, err)
+			}
+		})
+	}
+}

@@ -116,11 +116,37 @@ func expertLoadsQuery(n int) string {
 const expertLoadsPrefix = "SELECT e.person_id, e.organisation"
 
 // ExpertLoads implements core.Store, in one statement for the experts a
-// SQLite transaction, or one that defers its writes, has not read yet (it
-// keeps what it read, and the routing insert checks budgets against it:
-// addRoutingsKnownLoads, deferRoutings).
+// SQLite transaction has not read yet (it keeps what it read, and the
+// routing insert checks budgets against it: addRoutingsKnownLoads). In a
+// transaction that defers its writes, the counts also hold the process's
+// reservations (see holds), its own deferred routings among them.
 func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time.Time) (map[core.PersonID]core.Load, error) {
-	out := make(map[core.PersonID]core.Load, len(ids))
+	stored, err := s.storedLoads(ctx, ids, since, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[core.PersonID]core.Load, len(stored))
+	if s.def == nil {
+		for id, l := range stored {
+			out[id] = core.Load{Expert: l.expert, Routed: l.count}
+		}
+		return out, nil
+	}
+	s.holds.mu.Lock()
+	defer s.holds.mu.Unlock()
+	for id, l := range stored {
+		out[id] = core.Load{Expert: l.expert, Routed: l.count + s.holds.count(int64(id), l.readAt, s)}
+	}
+	return out, nil
+}
+
+// storedLoads reads the loads of the experts among ids from the stored
+// routings, with the time each read began. A SQLite transaction, or one
+// that defers its writes, keeps what it read (the latter for at most
+// holdGrace/2, beyond which released reservations are forgotten) and
+// reads it again only when fresh is set.
+func (s *Store) storedLoads(ctx context.Context, ids []core.PersonID, since time.Time, fresh bool) (map[core.PersonID]expertLoad, error) {
+	out := make(map[core.PersonID]expertLoad, len(ids))
 	keep := s.inTx && (s.dialect == SQLite || s.def != nil)
 	args := []any{ts(since)}
 	seen := make(map[core.PersonID]bool, len(ids))
@@ -129,9 +155,9 @@ func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time
 			continue
 		}
 		seen[id] = true
-		if keep {
-			if l, ok := s.reads.load(id, since); ok {
-				out[id] = core.Load{Expert: l.expert, Routed: l.count}
+		if keep && !fresh {
+			if l, ok := s.reads.load(id, since); ok && (s.def == nil || time.Since(l.readAt) < holdGrace/2) {
+				out[id] = l
 				continue
 			}
 		}
@@ -140,6 +166,7 @@ func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time
 	if len(args) == 1 {
 		return out, nil
 	}
+	readAt := time.Now()
 	var rows []struct {
 		expertRow
 		Count int `db:"routed"`
@@ -148,13 +175,10 @@ func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time
 		return nil, fmt.Errorf("sqlstore: load of experts %v: %w", ids, err)
 	}
 	for _, r := range rows {
-		e := r.expert()
-		if s.def != nil {
-			r.Count += s.def.routedSince(int64(e.Person), ts(since))
-		}
-		out[e.Person] = core.Load{Expert: e, Routed: r.Count}
+		l := expertLoad{expert: r.expert(), count: r.Count, since: since, readAt: readAt}
+		out[l.expert.Person] = l
 		if keep {
-			s.reads.keepLoad(e.Person, expertLoad{expert: e, count: r.Count, since: since})
+			s.reads.keepLoad(l.expert.Person, l)
 		}
 	}
 	return out, nil

@@ -84,6 +84,20 @@ func (s *Store) Question(ctx context.Context, id core.QuestionID) (core.Question
 
 // SetQuestionState implements core.Store.
 func (s *Store) SetQuestionState(ctx context.Context, id core.QuestionID, from, to core.State, at time.Time) error {
+	if s.def != nil {
+		// A question this transaction created and has not written yet
+		// changes in memory: writing it first would take the experts'
+		// locks in the middle of the transaction.
+		for i := range s.def.questions {
+			if q := &s.def.questions[i].q; q.ID == id {
+				if q.State != from {
+					return fmt.Errorf("sqlstore: question %d %s -> %s: %w: it is no longer %s", id, from, to, core.ErrConflict, from)
+				}
+				q.State, q.UpdatedAt = to, ts(at)
+				return nil
+			}
+		}
+	}
 	res, err := s.exec(ctx, "UPDATE questions SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
 		string(to), ts(at), int64(id), string(from))
 	if err != nil {
@@ -226,12 +240,24 @@ func (s *Store) AddRoutingsWithinBudget(ctx context.Context, q core.QuestionID, 
 		}
 		args := append([]any{int64(q), string(core.RoutingAsked), ts(at)}, idArgs...)
 		args = append(args, ts(since), defaultBudget)
-		return t.selectAll(ctx, &routed, `INSERT INTO routings (question_id, expert_id, status, routed_at)
+		if err := t.selectAll(ctx, &routed, `INSERT INTO routings (question_id, expert_id, status, routed_at)
 			SELECT `+values+` FROM experts e
 			WHERE e.person_id IN `+in+`
 				AND (SELECT COUNT(*) FROM routings r WHERE r.expert_id = e.person_id AND r.routed_at >= ?)
 					< CASE WHEN e.daily_budget > 0 THEN e.daily_budget ELSE ? END
-			RETURNING expert_id`, args...)
+			RETURNING expert_id`, args...); err != nil {
+			return err
+		}
+		// Reserved until the transaction ends, for the process's deferring
+		// transactions, which cannot see these rows before.
+		if t.dialect == Postgres && t.inTx && len(routed) > 0 {
+			t.holds.mu.Lock()
+			for _, id := range routed {
+				t.holds.add(t, id, true)
+			}
+			t.holds.mu.Unlock()
+		}
+		return nil
 	})
 	if isUniqueViolation(err) {
 		return nil, fmt.Errorf("sqlstore: route question %d: %w: already routed to one of %v", q, core.ErrConflict, experts)

@@ -59,8 +59,11 @@ type Store struct {
 	// def holds the writes a transaction defers until commit (see
 	// DeferWrites); nil when it writes at once. ids are the process's ids
 	// taken from sequences for them.
-	def *deferred
-	ids *idPools
+	def   *deferred
+	ids   *idPools
+	holds *holds
+	// held are the routings the transaction reserved (see holds).
+	held []*hold
 }
 
 // hotQueries are the statements that handling every question runs, which
@@ -222,11 +225,13 @@ type txReads struct {
 	byIdentity map[core.Identity]core.Person
 	byID       map[core.PersonID]core.Person // as People returns them
 	rooms      map[core.Room]core.CommunityID
-	// loads holds, on SQLite only, what ExpertLoad read of experts and of
-	// their routings, kept up to date by the routings the transaction
-	// stores itself: SQLite's write transaction excludes every other
-	// writer, so no one else can change them meanwhile. Any other
-	// statement that writes to experts or routings forgets them.
+	// loads holds what ExpertLoads read of experts and of their routings:
+	// on SQLite, kept up to date by the routings the transaction stores
+	// itself (SQLite's write transaction excludes every other writer, so no
+	// one else can change them meanwhile); in a transaction that defers its
+	// writes, as read, the process's reservations being counted apart (see
+	// holds). Any other statement that writes to experts or routings
+	// forgets them.
 	loads map[core.PersonID]expertLoad
 }
 
@@ -235,6 +240,7 @@ type expertLoad struct {
 	expert core.Expert
 	count  int
 	since  time.Time
+	readAt time.Time // when the read began
 }
 
 // load returns what the transaction knows of expert id's routings since
@@ -335,7 +341,7 @@ func Open(ctx context.Context, database string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s database: %w", dialect, err)
 	}
-	s := &Store{db: db, q: db, dialect: dialect, ids: &idPools{}}
+	s := &Store{db: db, q: db, dialect: dialect, ids: &idPools{}, holds: &holds{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -472,7 +478,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 	if s.prepared != nil {
 		defer s.prepared.prepareWanted(ctx, s.db)
 	}
-	t := &Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx, ids: s.ids}
+	t := &Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx, ids: s.ids, holds: s.holds}
+	defer func() {
+		if len(t.held) > 0 {
+			s.holds.release(t) // after the commit or the rollback
+		}
+	}()
 	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err

@@ -69,6 +69,7 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	database := fs.String("database", "", "a postgres:// URL (a schema of its own is created and dropped) or a SQLite path (default: a temporary SQLite file)")
 	questions := fs.Int("questions", 5000, "questions to deliver")
 	experts := fs.Int("experts", 200, "experts in the directory")
+	budget := fs.Int("budget", 1000, "questions each expert may be sent a day (high by default, so that 200 experts take every question; the service's default is 5)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	batch := fs.Int("batch", 0, "events a worker claims and handles together (default: 32, as in production)")
 	workers := fs.Int("workers", 0, "pipeline workers (default: 1 on SQLite, 4 on PostgreSQL, as in production)")
@@ -92,7 +93,7 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer store.Close()
 	cfg := core.DefaultConfig()
-	cfg.DailyBudget = 1000
+	cfg.DailyBudget = *budget
 	router := match.NewRouter(match.NewEngine(match.DefaultConfig()))
 	net, err := core.NewNetwork(store, router, core.SystemClock{}, cfg)
 	if err != nil {
