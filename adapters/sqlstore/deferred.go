@@ -183,6 +183,7 @@ func (h *holds) add(tx *Store, expert int64, written bool) {
 	if h.by == nil {
 		h.by = map[int64][]*hold{}
 	}
+	h.count(expert, time.Time{}, nil) // forgets the expert's old reservations
 	r := &hold{tx: tx, flushed: written}
 	h.by[expert] = append(h.by[expert], r)
 	tx.held = append(tx.held, r)
