@@ -25,13 +25,16 @@ import (
 // reads stays true:
 //
 //   - new questions and outgoing messages get their ids at once, from their
-//     sequences (a few dozen at a time), so callers see them as before;
+//     sequences (128 at a time per process), so callers see them as before;
 //   - a statement that names one of those tables writes what was deferred
 //     first (reads see the rows, updates find them), except the experts'
-//     loads, which add the deferred routings to their counts themselves;
-//   - budgets are decided on the experts' loads read afresh, plus the
-//     routings the process's deferring transactions decided and have not
-//     committed yet (reservations, see holds), so that the workers of one
+//     loads, which count the deferred routings through the reservations
+//     below, and a question created in the transaction, whose state changes
+//     in memory (writing it would lock the experts twice in one
+//     transaction, which deadlocks against another doing the same);
+//   - budgets are decided on the experts' loads as the transaction read
+//     them, plus the routings the process's other open transactions took
+//     and its own (reservations, see holds), so that the workers of one
 //     process do not promise the same last slots; they are checked again at
 //     commit with the experts locked in id order: when another process
 //     spent a budget meanwhile, the commit fails with core.ErrConflict and
