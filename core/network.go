@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -102,6 +103,7 @@ type Network struct {
 	clock   Clock
 	cfg     Config
 	access  *accessCache
+	full    *fullCache
 	// deferred holds what the learner is to hear once the transaction a
 	// bound Network works in commits; nil on an unbound Network.
 	deferred *[]func()
@@ -163,7 +165,7 @@ func NewNetwork(store Store, router Router, clock Clock, cfg Config) (*Network, 
 		clock = SystemClock{}
 	}
 	learner, _ := router.(Learner)
-	return &Network{store: store, router: router, learner: learner, clock: clock, cfg: cfg, access: &accessCache{}}, nil
+	return &Network{store: store, router: router, learner: learner, clock: clock, cfg: cfg, access: &accessCache{}, full: &fullCache{}}, nil
 }
 
 // Store returns the network's store.
@@ -306,7 +308,7 @@ func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now tim
 		ok := make([]bool, len(ids))
 		read := make([]PersonID, 0, len(ids))
 		for _, id := range ids {
-			if id != asker {
+			if id != asker && !n.full.has(id, now) {
 				read = append(read, id)
 			}
 		}
@@ -327,10 +329,60 @@ func (n *Network) eligible(ctx context.Context, s Store, asker PersonID, now tim
 				budget = n.cfg.DailyBudget
 			}
 			ok[i] = l.Routed < budget
+			if !ok[i] {
+				n.full.add(id, now.Add(fullFor))
+			}
 		}
 		return ok
 	}
 }
+
+// fullFor is how long an expert found over their daily budget is left out
+// of routing without reading their load again: when the best experts of a
+// topic have spent their budgets, every question would otherwise read
+// them before finding others. A budget freed or raised meanwhile (an old
+// routing out of the window, "!expert" again) counts after at most this
+// long; changes made through this Network count at once.
+const fullFor = time.Minute
+
+// fullCache holds the experts found over budget, until when to leave them
+// out.
+type fullCache struct {
+	mu    sync.Mutex
+	until map[PersonID]time.Time
+}
+
+func (c *fullCache) has(id PersonID, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.until[id]
+	if ok && !now.Before(until) {
+		delete(c.until, id)
+		return false
+	}
+	return ok
+}
+
+func (c *fullCache) add(id PersonID, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.until == nil {
+		c.until = map[PersonID]time.Time{}
+	}
+	if len(c.until) > maxFull { // bounded: start again rather than grow
+		clear(c.until)
+	}
+	c.until[id] = until
+}
+
+func (c *fullCache) forget(id PersonID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.until, id)
+}
+
+// maxFull bounds the experts fullCache holds.
+const maxFull = 100000
 
 // DeclareExpert puts who in the expert directory with the given topics,
 // replacing the topics they declared before, and makes them available.
@@ -354,6 +406,7 @@ func (n *Network) DeclareExpert(ctx context.Context, who Identity, displayName s
 	if err := n.store.SaveExpert(ctx, e); err != nil {
 		return Expert{}, fmt.Errorf("core: declare expert: %w", err)
 	}
+	n.full.forget(e.Person)
 	n.tell(func(l Learner) { l.ExpertChanged(e) })
 	return e, nil
 }

@@ -27,6 +27,7 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"NoExpertLeavesQuestionOpen":  testNoExpert,
 		"AskerIsNeverRouted":          testAskerNeverRouted,
 		"DailyBudget":                 testDailyBudget,
+		"FullExpertsAreNotReadAgain":  testFullNotReadAgain,
 		"AwayExpertsAreSkipped":       testAway,
 		"Resolve":                     testResolve,
 		"LeaveDirectory":              testLeave,
@@ -196,6 +197,56 @@ func testDailyBudget(t *testing.T, f *fixture) {
 	f.clock.Advance(22 * time.Hour) // the first routing is now 24 h old
 	if got := names(f.ask("alice", marche+" encore").Experts); got != "bob" {
 		t.Fatalf("after a day, routed to %q, want bob", got)
+	}
+}
+
+// loadCounter counts, by expert, the loads a Network reads.
+type loadCounter struct {
+	core.Store
+	reads map[core.PersonID]int
+}
+
+func (c *loadCounter) ExpertLoads(ctx context.Context, ids []core.PersonID, since time.Time) (map[core.PersonID]core.Load, error) {
+	for _, id := range ids {
+		c.reads[id]++
+	}
+	return c.Store.ExpertLoads(ctx, ids, since)
+}
+
+// testFullNotReadAgain: an expert found over budget is left out without
+// reading their load again for a minute, then read again; declaring their
+// topics again makes them read at once.
+func testFullNotReadAgain(t *testing.T, f *fixture) {
+	counter := &loadCounter{Store: f.s, reads: map[core.PersonID]int{}}
+	n, err := core.NewNetwork(counter, core.TopicRouter{}, f.clock, core.Config{RouteLimit: 3, DailyBudget: 2,
+		EscalateAfter: 24 * time.Hour, EscalationRounds: 1})
+	check(t, err)
+	ctx := context.Background()
+	ask := func(text string) string {
+		t.Helper()
+		return names(must(n.Ask(ctx, id("alice"), "alice", marche+text,
+			core.MessageRef{Platform: "test", Room: "#general", Message: "m-" + text, Thread: "m-" + text})).Experts)
+	}
+	bob := must(n.DeclareExpert(ctx, id("bob"), "bob", []string{"marchés publics"})).Person
+	for i, want := range []string{"bob", "bob", ""} {
+		if got := ask(strings.Repeat("?", i+1)); got != want {
+			t.Fatalf("question %d routed to %q, want %q", i, got, want)
+		}
+	}
+	if counter.reads[bob] != 3 {
+		t.Fatalf("bob's load read %d times, want 3", counter.reads[bob])
+	}
+	f.clock.Advance(30 * time.Second)
+	if got := ask(" encore"); got != "" || counter.reads[bob] != 3 {
+		t.Fatalf("within the minute: routed to %q, bob read %d times, want nobody and 3", got, counter.reads[bob])
+	}
+	f.clock.Advance(31 * time.Second)
+	if got := ask(" toujours"); got != "" || counter.reads[bob] != 4 {
+		t.Fatalf("after the minute: routed to %q, bob read %d times, want nobody and 4", got, counter.reads[bob])
+	}
+	must(n.DeclareExpert(ctx, id("bob"), "bob", []string{"marchés publics", "achats"}))
+	if got := ask(" enfin"); got != "" || counter.reads[bob] != 5 {
+		t.Fatalf("declared again: routed to %q, bob read %d times, want nobody and 5", got, counter.reads[bob])
 	}
 }
 
