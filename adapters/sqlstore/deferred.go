@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -49,7 +47,7 @@ type deferred struct {
 	questions []deferredQuestion
 	routings  []deferredRouting
 	jobs      []core.Job
-	outbox    []deferredOut
+	outbox    []outboxRow
 	finished  []deferredFinish
 }
 
@@ -63,16 +61,6 @@ type deferredRouting struct {
 	expert        int64
 	at, since     time.Time
 	defaultBudget int
-}
-
-type deferredOut struct {
-	id       int64
-	key      string
-	platform string
-	payload  string
-	owner    string
-	lease    sql.NullTime
-	now      time.Time
 }
 
 type deferredFinish struct {
@@ -319,26 +307,16 @@ func (s *Store) deferRoutings(ctx context.Context, q core.QuestionID, ids []int6
 // deferOutgoing is PutOutgoing and PutOutgoingClaimed in a deferring
 // transaction; it returns the messages with their ids.
 func (s *Store) deferOutgoing(ctx context.Context, out []bots.Outgoing, now time.Time, owner string, until time.Time) ([]bots.OutboxItem, error) {
-	lease := nullTime(time.Time{})
-	if owner != "" {
-		lease = nullTime(until)
+	rows, err := outboxRows(out, now, owner, until)
+	if err != nil {
+		return nil, err
 	}
-	items := make([]bots.OutboxItem, 0, len(out))
-	rows := make([]deferredOut, 0, len(out))
-	for _, o := range out {
-		if o.Key == "" {
-			return nil, fmt.Errorf("sqlstore: put outgoing: %w: message without key", core.ErrInvalid)
-		}
-		payload, err := json.Marshal(o)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: put outgoing %s: %w", o.Key, err)
-		}
-		id, err := s.nextID(ctx, "outbox")
-		if err != nil {
+	items := make([]bots.OutboxItem, len(out))
+	for i := range rows {
+		if rows[i].id, err = s.nextID(ctx, "outbox"); err != nil {
 			return nil, err
 		}
-		rows = append(rows, deferredOut{id: id, key: o.Key, platform: string(o.To.Platform), payload: string(payload), owner: owner, lease: lease, now: ts(now)})
-		items = append(items, bots.OutboxItem{ID: id, Outgoing: o})
+		items[i] = bots.OutboxItem{ID: rows[i].id, Outgoing: out[i]}
 	}
 	s.def.outbox = append(s.def.outbox, rows...)
 	return items, nil
@@ -518,19 +496,13 @@ func (s *Store) flushJobs(ctx context.Context, jobs []core.Job) error {
 	return nil
 }
 
-func (s *Store) flushOutbox(ctx context.Context, rows []deferredOut) error {
+func (s *Store) flushOutbox(ctx context.Context, rows []outboxRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 8*len(rows))
-	var groups []string
-	for _, r := range rows {
-		groups = append(groups, "(?, ?, ?, ?, 'pending', ?, ?, ?, ?)")
-		args = append(args, r.id, r.key, r.platform, r.payload, r.now, r.now, r.owner, r.lease)
-	}
+	query, args := insertOutboxQuery(rows, true)
 	var stored []int64
-	if err := s.selectAll(ctx, &stored, "INSERT INTO outbox (id, key, platform, payload, state, next_at, created_at, lease_owner, lease_until) VALUES "+
-		strings.Join(groups, ", ")+" ON CONFLICT (key) DO NOTHING RETURNING id", args...); err != nil {
+	if err := s.selectAll(ctx, &stored, query+" RETURNING id", args...); err != nil {
 		return fmt.Errorf("sqlstore: put %d outgoing messages: %w", len(rows), err)
 	}
 	if len(stored) != len(rows) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -275,32 +276,75 @@ func (s *Store) ReleaseOutgoing(ctx context.Context, ids []int64, owner string) 
 	return nil
 }
 
-// putOutgoingQuery is the statement that stores out, leased to owner
-// until until when owner is not empty.
-func putOutgoingQuery(out []bots.Outgoing, now time.Time, owner string, until time.Time) (string, []any, error) {
-	var query strings.Builder
-	query.WriteString("INSERT INTO outbox (key, platform, payload, state, next_at, created_at, lease_owner, lease_until) VALUES ")
-	args := make([]any, 0, 7*len(out))
+// outboxRow is an outgoing message as the outbox stores it; id is zero
+// until a deferring transaction gives it one.
+type outboxRow struct {
+	id       int64
+	key      string
+	platform string
+	payload  string
+	owner    string
+	lease    sql.NullTime
+	now      time.Time
+}
+
+// outboxRows checks and encodes out, leased to owner until until when owner
+// is not empty.
+func outboxRows(out []bots.Outgoing, now time.Time, owner string, until time.Time) ([]outboxRow, error) {
 	lease := nullTime(time.Time{})
 	if owner != "" {
 		lease = nullTime(until)
 	}
-	for i, o := range out {
+	rows := make([]outboxRow, 0, len(out))
+	for _, o := range out {
 		if o.Key == "" {
-			return "", nil, fmt.Errorf("sqlstore: put outgoing: %w: message without key", core.ErrInvalid)
+			return nil, fmt.Errorf("sqlstore: put outgoing: %w: message without key", core.ErrInvalid)
 		}
 		payload, err := json.Marshal(o)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: put outgoing %s: %w", o.Key, err)
+			return nil, fmt.Errorf("sqlstore: put outgoing %s: %w", o.Key, err)
 		}
+		rows = append(rows, outboxRow{key: o.Key, platform: string(o.To.Platform), payload: string(payload), owner: owner, lease: lease, now: ts(now)})
+	}
+	return rows, nil
+}
+
+// insertOutboxQuery is the statement that stores rows, with their ids when
+// withIDs; a row whose key is taken is skipped.
+func insertOutboxQuery(rows []outboxRow, withIDs bool) (string, []any) {
+	var query strings.Builder
+	query.WriteString("INSERT INTO outbox (")
+	if withIDs {
+		query.WriteString("id, ")
+	}
+	query.WriteString("key, platform, payload, state, next_at, created_at, lease_owner, lease_until) VALUES ")
+	args := make([]any, 0, 8*len(rows))
+	for i, r := range rows {
 		if i > 0 {
 			query.WriteString(", ")
 		}
-		query.WriteString("(?, ?, ?, 'pending', ?, ?, ?, ?)")
-		args = append(args, o.Key, string(o.To.Platform), string(payload), ts(now), ts(now), owner, lease)
+		if withIDs {
+			query.WriteString("(?, ")
+			args = append(args, r.id)
+		} else {
+			query.WriteString("(")
+		}
+		query.WriteString("?, ?, ?, 'pending', ?, ?, ?, ?)")
+		args = append(args, r.key, r.platform, r.payload, r.now, r.now, r.owner, r.lease)
 	}
 	query.WriteString(" ON CONFLICT (key) DO NOTHING")
-	return query.String(), args, nil
+	return query.String(), args
+}
+
+// putOutgoingQuery is the statement that stores out, leased to owner
+// until until when owner is not empty.
+func putOutgoingQuery(out []bots.Outgoing, now time.Time, owner string, until time.Time) (string, []any, error) {
+	rows, err := outboxRows(out, now, owner, until)
+	if err != nil {
+		return "", nil, err
+	}
+	query, args := insertOutboxQuery(rows, false)
+	return query, args, nil
 }
 
 // ClaimOutgoing implements bots.Queue.
