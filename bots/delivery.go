@@ -54,6 +54,19 @@ type IdempotentSender interface {
 	IdempotentSends() bool
 }
 
+// CheckingSender is a Sender whose platform keeps each message's key where
+// the sender can look it up (Slack: in the message's metadata), although
+// it does not deduplicate sends by it. The pipeline asks it before sending
+// a message in doubt (OutboxItem.InDoubt: a process that held it stopped
+// without marking it sent), so that a message the platform accepted just
+// before a crash is found rather than posted twice.
+type CheckingSender interface {
+	Sender
+	// FindSent looks for the message o posted with its key since since
+	// (when it was stored), and returns it when found.
+	FindSent(ctx context.Context, o Outgoing, since time.Time) (Sent, bool, error)
+}
+
 // ErrUndeliverable marks a message that no retry can deliver.
 var ErrUndeliverable = errors.New("undeliverable")
 

@@ -87,13 +87,16 @@ type Pipeline struct {
 	senders map[core.Platform]Sender
 	// idempotent holds the platforms whose senders deduplicate by key.
 	idempotent map[core.Platform]bool
-	platforms  []core.Platform
-	clock      core.Clock
-	cfg        PipelineConfig
-	log        *slog.Logger
-	fail       Failpoint
-	obs        Observer
-	wake       chan struct{}
+	// checking holds the platforms whose senders can look a message up by
+	// its key (CheckingSender): their sends are recorded as begun.
+	checking  map[core.Platform]bool
+	platforms []core.Platform
+	clock     core.Clock
+	cfg       PipelineConfig
+	log       *slog.Logger
+	fail      Failpoint
+	obs       Observer
+	wake      chan struct{}
 
 	// handoff holds messages that this process stored already leased to
 	// itself (Queue.PutOutgoingClaimed), committed and not yet sent: the
@@ -148,7 +151,7 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 	if obs == nil {
 		obs = NopObserver{}
 	}
-	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, idempotent: map[core.Platform]bool{},
+	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, idempotent: map[core.Platform]bool{}, checking: map[core.Platform]bool{},
 		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1),
 		lastClaim: clock.Now()}
 	for _, s := range senders {
@@ -159,6 +162,8 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 		p.platforms = append(p.platforms, s.Platform())
 		if i, ok := s.(IdempotentSender); ok && i.IdempotentSends() {
 			p.idempotent[s.Platform()] = true
+		} else if _, ok := s.(CheckingSender); ok {
+			p.checking[s.Platform()] = true
 		}
 	}
 	return p, nil
@@ -817,10 +822,20 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 	// Messages to platforms that deduplicate by key are marked together,
 	// in one statement, after the batch: a crash in between sends them
 	// again with the same keys, and the platform shows them once. Others
-	// are marked as soon as they are sent.
+	// are marked as soon as they are sent. On platforms whose senders can
+	// look a message up by key, each send is also recorded as begun (in
+	// doubt), in the statement that marks the one before it: after a
+	// crash, the message in flight is looked for before it is posted again.
 	var sent []SentMessage
 	var crash error
-	for _, item := range items {
+	var doubted int64 // the message last recorded in doubt
+	for i, item := range items {
+		if p.checking[item.Outgoing.To.Platform] && !item.InDoubt && doubted != item.ID {
+			if err := p.queue.MarkSentAndDoubt(ctx, nil, item.ID, p.clock.Now()); err != nil {
+				crash = fmt.Errorf("bots: pipeline: %w", err)
+				break
+			}
+		}
 		s, ok, err := p.send(ctx, item)
 		if err != nil {
 			crash = err
@@ -833,10 +848,15 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 			sent = append(sent, s)
 			continue
 		}
-		if err := p.queue.MarkAllSent(ctx, []SentMessage{s}, p.clock.Now()); err != nil {
+		var next int64
+		if i+1 < len(items) && p.checking[items[i+1].Outgoing.To.Platform] && !items[i+1].InDoubt {
+			next = items[i+1].ID
+		}
+		if err := p.queue.MarkSentAndDoubt(ctx, []SentMessage{s}, next, p.clock.Now()); err != nil {
 			crash = fmt.Errorf("bots: pipeline: %w", err)
 			break
 		}
+		doubted = next
 		if err := p.failpoint(StepMarkedSent); err != nil {
 			crash = err
 			break
@@ -864,7 +884,35 @@ func (p *Pipeline) sendMessages(ctx context.Context) (int, error) {
 func (p *Pipeline) send(ctx context.Context, item OutboxItem) (SentMessage, bool, error) {
 	o := item.Outgoing
 	start := time.Now()
-	sent, err := p.senders[o.To.Platform].Send(ctx, o)
+	sender := p.senders[o.To.Platform]
+	var sent Sent
+	var found, lookupFailed bool
+	var err error
+	if c, ok := sender.(CheckingSender); ok && item.InDoubt {
+		if sent, found, err = c.FindSent(ctx, o, item.Created); found {
+			p.log.Info("message in doubt found already posted: not sent again", "platform", o.To.Platform, "key", o.Key)
+		}
+		lookupFailed = err != nil
+	}
+	if err == nil && !found {
+		sent, err = sender.Send(ctx, o)
+	}
+	// retry sets the message to be sent again at next. On a platform
+	// where messages are looked up, it stays in doubt unless the platform
+	// refused it outright (rate limited): the lookup of a message in doubt
+	// failed, or the send failed in a way that does not say whether the
+	// platform took it (a timeout, a connection cut, a server error).
+	retry := func(next time.Time, failed bool, cause error, refused bool) error {
+		if err := p.queue.RetryOutgoing(ctx, item.ID, next, failed, cause.Error()); err != nil {
+			return fmt.Errorf("bots: pipeline: %w", err)
+		}
+		if p.checking[o.To.Platform] && !failed && (lookupFailed || !refused) {
+			if err := p.queue.MarkSentAndDoubt(ctx, nil, item.ID, p.clock.Now()); err != nil {
+				return fmt.Errorf("bots: pipeline: %w", err)
+			}
+		}
+		return nil
+	}
 	report := SendReport{Platform: o.To.Platform, Duration: time.Since(start), Outcome: OutcomeOK, Err: err}
 	var limited *RetryAfterError
 	switch {
@@ -874,10 +922,7 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (SentMessage, bool
 		report.Outcome, report.RetryAfter = OutcomeRateLimited, limited.After
 		p.obs.MessageSent(report)
 		p.log.Warn("rate limited", "platform", o.To.Platform, "key", o.Key, "retry_after", limited.After)
-		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(limited.After), false, err.Error()); err != nil {
-			return SentMessage{}, false, fmt.Errorf("bots: pipeline: %w", err)
-		}
-		return SentMessage{}, false, nil
+		return SentMessage{}, false, retry(p.clock.Now().Add(limited.After), false, err, !lookupFailed)
 	default:
 		failed := errors.Is(err, ErrUndeliverable) || item.Attempts+1 >= p.cfg.MaxAttempts
 		report.Outcome = OutcomeRetry
@@ -886,10 +931,7 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (SentMessage, bool
 		}
 		p.obs.MessageSent(report)
 		p.log.Error("send failed", "platform", o.To.Platform, "key", o.Key, "attempt", item.Attempts+1, "given_up", failed, "err", err)
-		if err := p.queue.RetryOutgoing(ctx, item.ID, p.clock.Now().Add(backoff(item.Attempts)), failed, err.Error()); err != nil {
-			return SentMessage{}, false, fmt.Errorf("bots: pipeline: %w", err)
-		}
-		return SentMessage{}, false, nil
+		return SentMessage{}, false, retry(p.clock.Now().Add(backoff(item.Attempts)), failed, err, false)
 	}
 	if err := p.failpoint(StepSent); err != nil {
 		return SentMessage{}, false, err

@@ -619,6 +619,159 @@ func TestNonIdempotentPlatformDuplicatesAtMostOne(t *testing.T) {
 	}
 }
 
+// checkingPlatform is a platform without idempotent sends whose messages
+// can be looked up by key (as Slack's, by their metadata).
+type checkingPlatform struct {
+	plainPlatform
+	lookups map[string]int // key -> FindSent calls
+	found   map[string]int
+	// failLookups is how many lookups fail first.
+	failLookups *int
+}
+
+func newCheckingPlatform() checkingPlatform {
+	return checkingPlatform{plainPlatform{newPlatformFake()}, map[string]int{}, map[string]int{}, new(int)}
+}
+
+// FindSent implements bots.CheckingSender.
+func (c checkingPlatform) FindSent(_ context.Context, o bots.Outgoing, _ time.Time) (bots.Sent, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lookups[o.Key]++
+	if *c.failLookups > 0 {
+		*c.failLookups--
+		return bots.Sent{}, false, errors.New("conversations.history: 500")
+	}
+	if _, ok := c.visible[o.Key]; ok {
+		c.found[o.Key]++
+		return bots.Sent{MessageID: "m-" + o.Key}, true, nil
+	}
+	return bots.Sent{}, false, nil
+}
+
+// TestCheckingPlatformPostsTheMessageInFlightOnce: on a platform where a
+// message can be looked up by key, a crash right after a send duplicates
+// nothing: the send was recorded as begun, and the next process finds the
+// message instead of posting it again. Messages whose send never began are
+// not looked up. A lookup that fails leaves the message in doubt: it is
+// looked up again at the next attempt.
+func TestCheckingPlatformPostsTheMessageInFlightOnce(t *testing.T) {
+	ctx := context.Background()
+	for backend, open := range sqlstoretest.Backends() {
+		for _, failing := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%s/lookups failing %d", backend, failing), func(t *testing.T) {
+				testCheckingPlatform(t, ctx, open(t), failing)
+			})
+		}
+	}
+}
+
+func testCheckingPlatform(t *testing.T, ctx context.Context, store *sqlstore.Store, failing int) {
+	clock := core.NewManualClock(t0)
+	sender := newCheckingPlatform()
+	fail, crashed := crashAt(bots.StepSent, 2)
+	first := buildPipeline(t, store, clock, core.DefaultConfig(), sender, fail, func(c *bots.PipelineConfig) { c.Owner, c.Batch = "first", 32 })
+	for _, ev := range scenario[:3] {
+		if err := first.Deliver(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.Drain(ctx); err == nil || !crashed() {
+		t.Fatalf("no crash: %v", err)
+	}
+	sentBefore := len(sender.visible)
+	clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
+	second := buildPipeline(t, store, clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner = "second" })
+	*sender.failLookups = failing
+	if err := second.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute) // past the backoff of a failed lookup
+	if err := second.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for key, n := range sender.calls {
+		if n > 1 {
+			t.Errorf("%s posted %d times", key, n)
+		}
+	}
+	if len(sender.lookups) != 1 || len(sender.found) != 1 {
+		t.Fatalf("looked up %v, found %v: want the one message in flight at the crash, found", sender.lookups, sender.found)
+	}
+	for key, n := range sender.lookups {
+		if n != failing+1 {
+			t.Errorf("%s looked up %d times, want %d", key, n, failing+1)
+		}
+	}
+	if len(sender.visible) <= sentBefore {
+		t.Fatalf("the second process sent nothing (%d messages before, %d after)", sentBefore, len(sender.visible))
+	}
+}
+
+// failOnce fails the first send of each key with err.
+type failOnce struct {
+	checkingPlatform
+	refused map[string]bool
+	err     error
+}
+
+func (f failOnce) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) {
+	f.mu.Lock()
+	refuse := !f.refused[o.Key]
+	f.refused[o.Key] = true
+	f.mu.Unlock()
+	if refuse {
+		return bots.Sent{}, f.err
+	}
+	return f.checkingPlatform.Send(ctx, o)
+}
+
+// TestFailedSendInDoubtOrNot: a send the platform refused outright (rate
+// limited) is retried without being looked up; one that failed without
+// saying whether the platform took it (a server error, a timeout) is
+// looked up first.
+func TestFailedSendInDoubtOrNot(t *testing.T) {
+	ctx := context.Background()
+	for backend, open := range sqlstoretest.Backends() {
+		for _, tc := range []struct {
+			name  string
+			err   error
+			doubt bool
+		}{
+			{"rate limited", &bots.RetryAfterError{After: time.Second, Err: errors.New("429")}, false},
+			{"server error", errors.New("503 service unavailable"), true},
+		} {
+			t.Run(backend+"/"+tc.name, func(t *testing.T) {
+				testFailedSend(t, ctx, open(t), tc.err, tc.doubt)
+			})
+		}
+	}
+}
+
+func testFailedSend(t *testing.T, ctx context.Context, store *sqlstore.Store, sendErr error, doubt bool) {
+	clock := core.NewManualClock(t0)
+	sender := failOnce{newCheckingPlatform(), map[string]bool{}, sendErr}
+	p := buildPipeline(t, store, clock, core.DefaultConfig(), sender, nil, nil)
+	for _, ev := range scenario[:3] {
+		if err := p.Deliver(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if err := p.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.refused) == 0 || len(sender.visible) != len(sender.refused) {
+		t.Fatalf("%d messages refused once, %d sent after", len(sender.refused), len(sender.visible))
+	}
+	if doubt && len(sender.lookups) != len(sender.refused) || !doubt && len(sender.lookups) != 0 {
+		t.Fatalf("looked up %v after %d failures (in doubt: %v)", sender.lookups, len(sender.refused), doubt)
+	}
+}
+
 // blockingPlatform holds every send until released.
 type blockingPlatform struct {
 	*platformFake

@@ -19,6 +19,14 @@ type OutboxItem struct {
 	ID       int64
 	Outgoing Outgoing
 	Attempts int
+	// Created is when the message was stored: its platform cannot have
+	// accepted it before.
+	Created time.Time
+	// InDoubt is set when a send of the message began and nothing was
+	// recorded of its end (the process died): its platform may have
+	// accepted it. Only the sends through a CheckingSender are recorded
+	// so (Queue.MarkSentAndDoubt).
+	InDoubt bool
 }
 
 // SentMessage is a message of the outbox that its platform accepted, with
@@ -78,8 +86,15 @@ type Queue interface {
 	MarkSent(ctx context.Context, id int64, messageID string, now time.Time) error
 	// MarkAllSent records that messages were sent, all or none.
 	MarkAllSent(ctx context.Context, sent []SentMessage, now time.Time) error
+	// MarkSentAndDoubt records that the messages sent were sent, as
+	// MarkAllSent does, and, when doubt is not zero, that the send of
+	// message doubt begins: should the process die before marking it,
+	// whoever claims it next finds it in doubt (OutboxItem.InDoubt). One
+	// statement does both for one message sent.
+	MarkSentAndDoubt(ctx context.Context, sent []SentMessage, doubt int64, now time.Time) error
 	// RetryOutgoing releases a claimed message after a failed send: it is
-	// due again at next, or never when failed is true.
+	// due again at next, or never when failed is true. It is no longer in
+	// doubt: its platform answered, with an error.
 	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error
 	// ClaimJobs leases up to limit pending jobs that are due, oldest first.
 	ClaimJobs(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]core.Job, error)

@@ -316,7 +316,7 @@ func (s *Store) deferOutgoing(ctx context.Context, out []bots.Outgoing, now time
 		if rows[i].id, err = s.nextID(ctx, "outbox"); err != nil {
 			return nil, err
 		}
-		items[i] = bots.OutboxItem{ID: rows[i].id, Outgoing: out[i]}
+		items[i] = bots.OutboxItem{ID: rows[i].id, Outgoing: out[i], Created: rows[i].now}
 	}
 	s.def.outbox = append(s.def.outbox, rows...)
 	return items, nil

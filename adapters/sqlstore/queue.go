@@ -192,8 +192,12 @@ func (s *Store) retry(ctx context.Context, table string, id int64, next time.Tim
 		lastErr = lastErr[:2000]
 	}
 	lastErr = strings.ToValidUTF8(lastErr, "?")
+	set := ""
+	if table == "outbox" {
+		set = ", in_doubt = FALSE"
+	}
 	_, err := s.exec(ctx, `UPDATE `+table+` SET state = ?, attempts = attempts + 1, next_at = ?, last_error = ?,
-		lease_owner = '', lease_until = NULL WHERE id = ?`, state, ts(next), lastErr, id)
+		lease_owner = '', lease_until = NULL`+set+` WHERE id = ?`, state, ts(next), lastErr, id)
 	return err
 }
 
@@ -251,7 +255,7 @@ func (s *Store) PutOutgoingClaimed(ctx context.Context, out []bots.Outgoing, own
 	items := make([]bots.OutboxItem, 0, len(rows))
 	for _, o := range out {
 		if id, ok := byKey[o.Key]; ok {
-			items = append(items, bots.OutboxItem{ID: id, Outgoing: o})
+			items = append(items, bots.OutboxItem{ID: id, Outgoing: o, Created: ts(now)})
 			delete(byKey, o.Key)
 		}
 	}
@@ -357,13 +361,18 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, platforms []cor
 	for i, p := range platforms {
 		args[i] = string(p)
 	}
-	rows, err := s.claimPayloads(ctx, "outbox", extra, args, owner, limit, lease, now)
-	if err != nil {
+	var rows []struct {
+		claimedRow
+		InDoubt bool      `db:"in_doubt"`
+		Created time.Time `db:"created_at"`
+	}
+	if err := s.claim(ctx, &rows, "outbox", "id, payload, attempts, in_doubt, created_at", extra, args, owner, limit, lease, now); err != nil {
 		return nil, fmt.Errorf("sqlstore: claim outgoing: %w", err)
 	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
 	out := make([]bots.OutboxItem, 0, len(rows))
 	for _, r := range rows {
-		item := bots.OutboxItem{ID: r.ID, Attempts: r.Attempts}
+		item := bots.OutboxItem{ID: r.ID, Attempts: r.Attempts, InDoubt: r.InDoubt, Created: r.Created}
 		if err := json.Unmarshal([]byte(r.Payload), &item.Outgoing); err != nil {
 			return nil, fmt.Errorf("sqlstore: claim outgoing: decode message %d: %w", r.ID, err)
 		}
@@ -413,7 +422,41 @@ func (s *Store) MarkAllSent(ctx context.Context, sent []bots.SentMessage, now ti
 	return nil
 }
 
-// RetryOutgoing implements bots.Queue.
+// MarkSentAndDoubt implements bots.Queue: one message sent and the next in
+// doubt take one statement.
+func (s *Store) MarkSentAndDoubt(ctx context.Context, sent []bots.SentMessage, doubt int64, now time.Time) error {
+	switch {
+	case doubt == 0:
+		return s.MarkAllSent(ctx, sent, now)
+	case len(sent) != 1:
+		if err := s.MarkAllSent(ctx, sent, now); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, "UPDATE outbox SET in_doubt = TRUE WHERE id = ? AND state = 'pending'", doubt); err != nil {
+			return fmt.Errorf("sqlstore: mark message %d in doubt: %w", doubt, err)
+		}
+		return nil
+	}
+	m := sent[0]
+	if _, err := s.exec(ctx, `UPDATE outbox SET
+		state = CASE WHEN id = ? THEN 'sent' ELSE state END,
+		sent_at = CASE WHEN id = ? THEN ? ELSE sent_at END,
+		lease_until = CASE WHEN id = ? THEN NULL ELSE lease_until END,
+		message_id = CASE WHEN id = ? THEN ? ELSE message_id END,
+		in_doubt = CASE WHEN id = ? AND state = 'pending' THEN TRUE ELSE in_doubt END
+		WHERE id IN (?, ?)`, m.ID, m.ID, ts(now), m.ID, m.ID, m.MessageID, doubt, m.ID, doubt); err != nil {
+		return fmt.Errorf("sqlstore: mark message %d sent and %d in doubt: %w", m.ID, doubt, err)
+	}
+	if m.Scrub {
+		if _, err := s.exec(ctx, "UPDATE outbox SET payload = '{}' WHERE id = ?", m.ID); err != nil {
+			return fmt.Errorf("sqlstore: scrub sent message %d: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
+// RetryOutgoing implements bots.Queue. The message is no longer in doubt:
+// its platform answered, with an error.
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error {
 	if err := s.retry(ctx, "outbox", id, next, failed, lastErr); err != nil {
 		return fmt.Errorf("sqlstore: retry message %d: %w", id, err)
