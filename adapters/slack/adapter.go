@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -309,7 +310,7 @@ func (a *Adapter) post(ctx context.Context, channel, thread string, m bots.Messa
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}
 	if key != "" {
-		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: "entraide_message", EventPayload: map[string]any{"key": key}}))
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: metadataType, EventPayload: map[string]any{"key": key}}))
 	}
 	_, ts, err := a.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
@@ -320,6 +321,96 @@ func (a *Adapter) post(ctx context.Context, channel, thread string, m bots.Messa
 		return "", apiError("chat.postMessage "+channel, err)
 	}
 	return ts, nil
+}
+
+var _ bots.CheckingSender = (*Adapter)(nil)
+
+// metadataType is the event type of the metadata each message carries, with
+// its outbox key.
+const metadataType = "entraide_message"
+
+// unsearchable are the errors of conversations.history and .replies after
+// which looking again cannot help: a scope the app lacks (channels:history,
+// groups:history, im:history, mpim:history), a conversation or thread gone
+// or out of reach.
+var unsearchable = map[string]bool{
+	"missing_scope": true, "not_allowed_token_type": true, "not_in_channel": true,
+	"channel_not_found": true, "thread_not_found": true, "is_archived": true,
+}
+
+// findPages bounds the pages of a conversation (of 200 messages) FindSent
+// reads.
+const findPages = 5
+
+// FindSent implements bots.CheckingSender: it looks for the message with
+// o's key in its metadata among the messages of o's conversation (of its
+// thread when it has one) since since, less a minute for clocks that
+// differ, newest first in a channel, at most findPages pages. The text of a
+// message with a file, found, is remembered and reported not found: Send
+// then uploads only the file.
+func (a *Adapter) FindSent(ctx context.Context, o bots.Outgoing, since time.Time) (bots.Sent, bool, error) {
+	if o.Key == "" || o.To.Platform != "" && o.To.Platform != Platform {
+		return bots.Sent{}, false, nil
+	}
+	channel := o.To.Room
+	if channel == "" {
+		if o.To.User == "" {
+			return bots.Sent{}, false, nil
+		}
+		var err error
+		if channel, err = a.openIM(ctx, o.To.User); err != nil {
+			return bots.Sent{}, false, err
+		}
+	}
+	thread := o.To.Thread
+	if !tsPattern.MatchString(thread) {
+		thread = ""
+	}
+	oldest := ""
+	if !since.IsZero() {
+		oldest = strconv.FormatInt(since.Add(-time.Minute).Unix(), 10) + ".000000"
+	}
+	cursor := ""
+	for range findPages {
+		var msgs []slack.Message
+		var more bool
+		var err error
+		op := "conversations.history " + channel
+		if thread != "" {
+			op = "conversations.replies " + channel
+			msgs, more, cursor, err = a.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channel, Timestamp: thread, Cursor: cursor, Oldest: oldest, Limit: 200, IncludeAllMetadata: true})
+		} else {
+			var resp *slack.GetConversationHistoryResponse
+			if resp, err = a.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+				ChannelID: channel, Cursor: cursor, Oldest: oldest, Limit: 200, IncludeAllMetadata: true}); err == nil {
+				msgs, more, cursor = resp.Messages, resp.HasMore, resp.ResponseMetaData.NextCursor
+			}
+		}
+		var resp slack.SlackErrorResponse
+		if errors.As(err, &resp) && unsearchable[resp.Err] {
+			// Looking cannot help: post, at the risk of a duplicate.
+			a.log.Warn("slack: cannot look for a message in doubt, posting it again", "op", op, "err", resp.Err, "key", o.Key)
+			return bots.Sent{}, false, nil
+		}
+		if err != nil {
+			return bots.Sent{}, false, apiError(op, err)
+		}
+		for _, m := range msgs {
+			if m.Metadata.EventType != metadataType || m.Metadata.EventPayload["key"] != o.Key {
+				continue
+			}
+			if o.Message.File != nil {
+				a.rememberText(o.Key, m.Timestamp)
+				return bots.Sent{}, false, nil
+			}
+			return bots.Sent{MessageID: m.Timestamp}, true, nil
+		}
+		if !more || cursor == "" {
+			break
+		}
+	}
+	return bots.Sent{}, false, nil
 }
 
 // openIM returns the direct message channel with user, opening it once.

@@ -197,6 +197,7 @@ type Workspace struct {
 	tsSeq        int // message timestamps
 	limits       map[string]limit
 	latency      map[string]time.Duration
+	cuts         map[string]int
 	errs         map[string]string
 	openFailures int
 	uploads      map[string]*upload // by file id and by upload token
@@ -224,6 +225,7 @@ func New(t testing.TB) *Workspace {
 		t:         t,
 		limits:    map[string]limit{},
 		latency:   map[string]time.Duration{},
+		cuts:      map[string]int{},
 		errs:      map[string]string{},
 		uploads:   map[string]*upload{},
 		triggers:  map[string]string{},
@@ -316,6 +318,17 @@ func (w *Workspace) RateLimit(method string, n int, after time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.limits[method] = limit{n: n, after: after}
+}
+
+// CutReplies makes the next n calls of a Web API method be carried out
+// (a chat.postMessage posts its message) and then cut: the connection is
+// closed before any reply, as when a network fails or a client times out
+// after Slack has done the work. The caller cannot tell whether the call
+// took effect.
+func (w *Workspace) CutReplies(method string, n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cuts[method] = n
 }
 
 // SetLatency makes every call of a Web API method wait d before it is

@@ -8,7 +8,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +61,26 @@ func (w *Workspace) serveAPI(rw http.ResponseWriter, r *http.Request) {
 	if w.rateLimited(rw, method) {
 		return
 	}
+	w.mu.Lock()
+	cut := w.cuts[method] > 0
+	if cut {
+		w.cuts[method]--
+	}
+	w.mu.Unlock()
+	if cut {
+		// The call is carried out, its reply thrown away and the
+		// connection closed.
+		w.answer(httptest.NewRecorder(), method, call, idx)
+		if conn, _, err := http.NewResponseController(rw).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
+	w.answer(rw, method, call, idx)
+}
+
+// answer carries out a Web API call and replies as Slack does.
+func (w *Workspace) answer(rw http.ResponseWriter, method string, call Call, idx int) {
 	switch method {
 	case "auth.test":
 		reply(rw, map[string]any{"ok": true, "url": "https://" + TeamDomain + ".slack.com/", "team": "Test", "user": "entraide", "team_id": TeamID, "user_id": BotUser, "bot_id": BotID})
@@ -71,6 +93,8 @@ func (w *Workspace) serveAPI(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(rw, map[string]any{"ok": true, "channel": map[string]any{"id": IMChannel(user)}})
+	case "conversations.history", "conversations.replies":
+		w.history(rw, method, call)
 	case "views.open":
 		w.openView(rw, call)
 	case "files.getUploadURLExternal":
@@ -308,4 +332,88 @@ func (w *Workspace) completeUpload(rw http.ResponseWriter, call Call) {
 // retryAfter is the Retry-After header of a delay, in whole seconds.
 func retryAfter(d time.Duration) string {
 	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
+}
+
+// history answers conversations.history (the channel's messages outside
+// threads, newest first) and conversations.replies (a thread's messages,
+// oldest first) from what the app posted, as Slack does: limit (at most
+// 1,000, 100 by default) and cursor page through them, oldest and latest
+// bound them, and each message's metadata is given only with
+// include_all_metadata=true. The fake's ts are a sequence, not times:
+// oldest and latest are compared with when the fake accepted each message.
+// The thread's parent is left out of replies when the app did not post it.
+func (w *Workspace) history(rw http.ResponseWriter, method string, call Call) {
+	f := call.Form
+	ch := f.Get("channel")
+	if ch == "" {
+		reply(rw, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	}
+	if code := w.errorFor(ch); code != "" {
+		reply(rw, map[string]any{"ok": false, "error": code})
+		return
+	}
+	thread := f.Get("ts")
+	if method == "conversations.replies" && thread == "" {
+		reply(rw, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
+	bound := func(name string, missing float64) float64 {
+		v, err := strconv.ParseFloat(f.Get(name), 64)
+		if err != nil {
+			return missing
+		}
+		return v
+	}
+	oldest, latest := bound("oldest", 0), bound("latest", 1e12)
+	limit := 100
+	if n, err := strconv.Atoi(f.Get("limit")); err == nil && n > 0 {
+		limit = min(n, 1000)
+	}
+	offset := 0
+	if c := f.Get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "offset:"))
+		if err != nil || !strings.HasPrefix(c, "offset:") || n < 0 {
+			reply(rw, map[string]any{"ok": false, "error": "invalid_cursor"})
+			return
+		}
+		offset = n
+	}
+	withMeta := f.Get("include_all_metadata") == "true" || f.Get("include_all_metadata") == "1"
+	var match []Post
+	for _, p := range w.Posts() {
+		at := float64(p.At.UnixNano()) / 1e9
+		if p.Channel != ch || at < oldest || at > latest {
+			continue
+		}
+		if method == "conversations.history" && p.Thread == "" ||
+			method == "conversations.replies" && (p.Thread == thread || p.TS == thread) {
+			match = append(match, p)
+		}
+	}
+	if method == "conversations.history" {
+		slices.Reverse(match)
+	}
+	page := match[min(offset, len(match)):]
+	more := len(page) > limit
+	page = page[:min(limit, len(page))]
+	messages := make([]map[string]any, 0, len(page))
+	for _, p := range page {
+		m := map[string]any{"type": "message", "user": BotUser, "bot_id": BotID, "app_id": AppID, "text": p.Text, "ts": p.TS}
+		if p.Thread != "" {
+			m["thread_ts"] = p.Thread
+		}
+		if withMeta && p.Metadata != "" {
+			var meta map[string]any
+			if json.Unmarshal([]byte(p.Metadata), &meta) == nil {
+				m["metadata"] = meta
+			}
+		}
+		messages = append(messages, m)
+	}
+	out := map[string]any{"ok": true, "messages": messages, "has_more": more}
+	if more {
+		out["response_metadata"] = map[string]any{"next_cursor": "offset:" + strconv.Itoa(offset+limit)}
+	}
+	reply(rw, out)
 }
