@@ -272,6 +272,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 	filter := fmt.Sprintf(`{"room":{"timeline":{"limit":%d}},"presence":{"not_types":["*"]}}`, a.timelineLimit())
 	failures := 0
 	var purged time.Time
+	// lastGood is when the last sync that went well before a failure
+	// returned; catchUp is set by failures after one, until catching up
+	// succeeded.
+	var lastGood time.Time
+	catchUp := false
 	for {
 		if time.Since(purged) > time.Hour {
 			a.purgeSentRecords(ctx)
@@ -293,6 +298,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 				return fmt.Errorf("matrix: sync: %w", err)
 			}
 			failures++
+			catchUp = !lastGood.IsZero()
 			wait := a.backoff(failures, err)
 			a.log.Warn("matrix: sync failed, retrying", "err", err, "in", wait)
 			if !sleep(ctx, wait) {
@@ -302,6 +308,18 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 		failures = 0
 		since = resp.NextBatch
+		if catchUp {
+			cutoff := lastGood.Add(-catchUpMargin)
+			if err := a.drain(ctx, func(ctx context.Context) error { return a.catchUp(ctx, cutoff) }); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				a.log.Warn("matrix: catching up after sync failures failed, trying again after the next sync", "err", err)
+				continue
+			}
+			catchUp = false
+		}
+		lastGood = time.Now()
 	}
 }
 

@@ -58,3 +58,9 @@ func DeviceID(a *Adapter) id.DeviceID {
 	<-a.ready
 	return a.cli.DeviceID
 }
+
+// CatchUp runs a's catching up after sync failures, back to cutoff. Call
+// it on an adapter that is not running.
+func CatchUp(ctx context.Context, a *Adapter, cutoff time.Time) error {
+	return a.catchUp(ctx, cutoff)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,10 @@ type fakeHomeserver struct {
 	batch  string   // the timeline batch served to since=s1
 	send   func(w http.ResponseWriter, r *http.Request)
 	upload func(w http.ResponseWriter, r *http.Request) // media uploads; nil answers 404
+	// sync, when set, answers the /sync calls it wants to (it reports
+	// whether it did); messages answers /messages (nil answers 404).
+	sync     func(w http.ResponseWriter, since string) bool
+	messages func(w http.ResponseWriter, r *http.Request)
 }
 
 func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +44,9 @@ func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.sinces = append(f.sinces, since)
 		f.mu.Unlock()
+		if f.sync != nil && f.sync(w, since) {
+			return
+		}
 		switch since {
 		case "":
 			fmt.Fprint(w, `{"next_batch":"s1"}`)
@@ -53,6 +61,8 @@ func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.Contains(p, "/send/"):
 		f.send(w, r)
+	case strings.HasSuffix(p, "/messages") && f.messages != nil:
+		f.messages(w, r)
 	case strings.HasSuffix(p, "/media/v3/upload") && f.upload != nil:
 		f.upload(w, r)
 	default:
@@ -213,4 +223,69 @@ func TestCheckpointAfterDelivery(t *testing.T) {
 	}
 	b, _ := json.Marshal(f.sinces)
 	t.Logf("sync positions: %s", b)
+}
+
+// TestCatchUpAfterSyncFailures: after /sync failed for a while, a message
+// the homeserver accepted meanwhile but leaves out of every /sync (as a
+// restarting homeserver may) is found with /messages and delivered; the
+// messages already delivered are read again and dropped by the inbox.
+func TestCatchUpAfterSyncFailures(t *testing.T) {
+	now := time.Now().UnixMilli()
+	f := &fakeHomeserver{batch: fmt.Sprintf(`{"type":"m.room.message","event_id":"$m1","sender":"@alice:fake","origin_server_ts":%d,
+		"content":{"msgtype":"m.text","body":"!ask first"}}`, now)}
+	failures := 0
+	f.sync = func(w http.ResponseWriter, since string) bool {
+		if since != "s2" {
+			return false
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if failures < 2 {
+			failures++
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprint(w, `{"errcode":"M_UNKNOWN","error":"restarting"}`)
+			return true
+		}
+		fmt.Fprint(w, `{"next_batch":"s3"}`) // $m2 is never in a /sync
+		return true
+	}
+	var messagesCalls []string
+	f.messages = func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		messagesCalls = append(messagesCalls, r.URL.RawQuery)
+		f.mu.Unlock()
+		fmt.Fprintf(w, `{"start":"t9","end":"t1","chunk":[
+			{"type":"m.room.message","event_id":"$m2","room_id":"!r:fake","sender":"@bob:fake","origin_server_ts":%d,"content":{"msgtype":"m.text","body":"!ask second"}},
+			{"type":"m.room.message","event_id":"$m1","room_id":"!r:fake","sender":"@alice:fake","origin_server_ts":%d,"content":{"msgtype":"m.text","body":"!ask first"}},
+			{"type":"m.room.message","event_id":"$m0","room_id":"!r:fake","sender":"@alice:fake","origin_server_ts":1,"content":{"msgtype":"m.text","body":"!ask long ago"}}]}`, now+1, now)
+	}
+	var mu sync.Mutex
+	var got []string
+	second := make(chan struct{})
+	runFake(t, f, bots.InboxFunc(func(_ context.Context, ev bots.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, ev.ID)
+		if ev.ID == "$m2" {
+			close(second)
+		}
+		return nil
+	}))
+	select {
+	case <-second:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the message left out of /sync never reached the inbox")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// $m1 from the first sync, then $m1 again (dropped by a real inbox)
+	// and $m2 from the catch-up; $m0, older than the last good sync, not.
+	if want := []string{"$m1", "$m1", "$m2"}; !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(messagesCalls) != 1 || !strings.Contains(messagesCalls[0], "dir=b") {
+		t.Errorf("/messages calls %q, want one, backwards", messagesCalls)
+	}
 }

@@ -110,15 +110,28 @@ func (a *Adapter) newEvents(ctx context.Context, roomID id.RoomID, room *mautrix
 // and the start of a limited timeline, oldest first, stopping at the last
 // event handled before (last) or at the bot's own join.
 func (a *Adapter) fillGap(ctx context.Context, roomID id.RoomID, from, to string, last id.EventID) ([]*event.Event, error) {
+	gap, err := a.pageBack(ctx, roomID, from, to, func(evt *event.Event) bool { return evt.ID == last })
+	if err != nil {
+		return nil, fmt.Errorf("matrix: fill gap in %s: %w", roomID, err)
+	}
+	a.log.Info("matrix: filled a timeline gap", "room", roomID, "events", len(gap))
+	return gap, nil
+}
+
+// pageBack reads roomID's timeline backwards with /messages from from (the
+// newest when empty) to to, until stop says so of an event or the bot's
+// own join, at most maxGapPages pages, and returns the events read, oldest
+// first, ready to handle.
+func (a *Adapter) pageBack(ctx context.Context, roomID id.RoomID, from, to string, stop func(*event.Event) bool) ([]*event.Event, error) {
 	var gap []*event.Event
 	complete := false
 	for range maxGapPages {
 		resp, err := a.cli.Messages(ctx, roomID, from, to, mautrix.DirectionBackward, nil, 100)
 		if err != nil {
-			return nil, fmt.Errorf("matrix: fill gap in %s: %w", roomID, err)
+			return nil, err
 		}
 		for _, evt := range resp.Chunk {
-			if evt.ID == last || a.isOwnJoin(evt) {
+			if stop(evt) || a.isOwnJoin(evt) {
 				complete = true
 				break
 			}
@@ -148,8 +161,53 @@ func (a *Adapter) fillGap(ctx context.Context, roomID id.RoomID, from, to string
 			mautrix.UpdateStateStore(ctx, a.state, evt)
 		}
 	}
-	a.log.Info("matrix: filled a timeline gap", "room", roomID, "events", len(gap))
 	return gap, nil
+}
+
+// catchUpMargin is how far before the last sync that went well catchUp
+// reads, for clocks that differ.
+const catchUpMargin = 2 * time.Minute
+
+// catchUp handles again the messages of every room the bot has seen
+// messages in, back to cutoff, after /sync failed for a while (the
+// homeserver restarting, the network down): a homeserver that restarts may
+// keep a message it accepted just before out of every /sync while
+// /messages shows it. The inbox drops those already delivered, by event id.
+func (a *Adapter) catchUp(ctx context.Context, cutoff time.Time) error {
+	a.mu.Lock()
+	rooms := slices.Sorted(maps.Keys(a.lastSeen))
+	a.mu.Unlock()
+	pending, err := a.loadPending(ctx)
+	if err != nil {
+		return err
+	}
+	changed, read := false, 0
+	for _, roomID := range rooms {
+		events, err := a.pageBack(ctx, roomID, "", "", func(evt *event.Event) bool {
+			return time.UnixMilli(evt.Timestamp).Before(cutoff)
+		})
+		if err != nil {
+			return fmt.Errorf("matrix: catch up in %s: %w", roomID, err)
+		}
+		read += len(events)
+		for _, evt := range events {
+			waiting, err := a.handleEvent(ctx, evt)
+			if err != nil {
+				return err
+			}
+			if waiting != nil && !slices.ContainsFunc(pending, func(p pendingEvent) bool { return p.Event.ID == evt.ID }) {
+				pending = append(pending, *waiting)
+				changed = true
+			}
+		}
+	}
+	if changed {
+		if err := a.savePending(ctx, pending); err != nil {
+			return err
+		}
+	}
+	a.log.Info("matrix: caught up after sync failures", "rooms", len(rooms), "events", read, "since", cutoff)
+	return nil
 }
 
 // isOwnJoin reports whether evt is the bot joining a room (not a change of
