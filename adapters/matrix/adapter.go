@@ -277,6 +277,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 	// succeeded.
 	var lastGood time.Time
 	catchUp := false
+	// floor is when the first sync of a fresh start (no saved position)
+	// returned: what was written before is history, never handled, and a
+	// catch-up does not read it.
+	var floor time.Time
 	for {
 		if time.Since(purged) > time.Hour {
 			a.purgeSentRecords(ctx)
@@ -307,9 +311,15 @@ func (a *Adapter) Run(ctx context.Context) error {
 			continue
 		}
 		failures = 0
+		if since == "" {
+			floor = time.Now()
+		}
 		since = resp.NextBatch
 		if catchUp {
 			cutoff := lastGood.Add(-catchUpMargin)
+			if cutoff.Before(floor) {
+				cutoff = floor
+			}
 			if err := a.drain(ctx, func(ctx context.Context) error { return a.catchUp(ctx, cutoff) }); err != nil {
 				if ctx.Err() != nil {
 					return nil

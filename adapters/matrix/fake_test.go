@@ -254,6 +254,8 @@ func TestCatchUpAfterSyncFailures(t *testing.T) {
 		f.mu.Lock()
 		messagesCalls = append(messagesCalls, r.URL.RawQuery)
 		f.mu.Unlock()
+		// Written during the failures, after the bot's first sync.
+		now := time.Now().UnixMilli()
 		fmt.Fprintf(w, `{"start":"t9","end":"t1","chunk":[
 			{"type":"m.room.message","event_id":"$m2","room_id":"!r:fake","sender":"@bob:fake","origin_server_ts":%d,"content":{"msgtype":"m.text","body":"!ask second"}},
 			{"type":"m.room.message","event_id":"$m1","room_id":"!r:fake","sender":"@alice:fake","origin_server_ts":%d,"content":{"msgtype":"m.text","body":"!ask first"}},
