@@ -14,7 +14,8 @@ import (
 // animator; the community lives a week; the draft reaches the animators
 // the day before publication; bob edits it; it publishes itself once.
 // t0 is Monday 2 November 2026, 9:00 UTC: the next digest is published on
-// Monday 9 November at 9:00, drafted on Sunday 8 at 9:00.
+// Monday 9 November at 9:00, drafted on Sunday 8 at 9:00. Then carol may
+// not stop the room's announcements.
 var animationScenario = []step{
 	{user: "anna", room: "#general", text: "!role animateur @bob"},
 	{user: "carol", room: "#general", text: "!role animateur @carol"},
@@ -36,6 +37,8 @@ var animationScenario = []step{
 	{user: "bob", text: "!digest publish"},
 	{wait: 24 * time.Hour},     // Tuesday 10: carol's question expires, a day after the animators heard of it
 	{wait: 6 * 24 * time.Hour}, // the next week's draft, nothing twice
+	// Last, so that the crash points of the steps above stay where they were.
+	{user: "carol", room: "#general", text: "!annonces off"}, // refused: the community has animators
 }
 
 func animationConfig() core.Config {
@@ -70,6 +73,9 @@ func TestAnimationConversation(t *testing.T) {
 			expect("#general/thread", "C'est fait : rôle animateur donné à bob.", "Seuls les administrateurs de la communauté donnent les rôles.",
 				"Ce salon recevra les nouveautés : lettre de la communauté.")
 			expect("//carol", "Cette commande est réservée aux animateurs de la communauté.")
+			if strings.Count(got["#general/thread"], "Cette commande est réservée aux animateurs de la communauté.") != 1 {
+				t.Errorf("carol's !annonces off was not refused once in #general:\n%s", got["#general/thread"])
+			}
 			expect("//anna", "Les 30 derniers jours : 2 questions, 2 personnes ont demandé, 1 ont répondu ; 1 experts dans l'annuaire.",
 				"Taux de réponse : 50 %", "Sujets sans expert : « attache » (1)",
 				"Brouillon de la lettre n°1, à publier le lundi 9 novembre 2026 :")

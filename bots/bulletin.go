@@ -428,7 +428,9 @@ func (b *Bot) announce(ctx context.Context, r *Request) ([]Outgoing, error) {
 			}
 		}
 	}
-	if err := b.net.SetAnnounce(ctx, roomOf(ev), kinds); err != nil {
+	if err := b.net.SetAnnounceBy(ctx, ev.Sender, roomOf(ev), kinds); errors.Is(err, core.ErrForbidden) {
+		return b.reply(ev, say(r.Lang, msgAnimatorsOnly, b.cmd("role"))), nil
+	} else if err != nil {
 		return nil, err
 	}
 	if len(kinds) == 0 {

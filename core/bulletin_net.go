@@ -608,6 +608,32 @@ func (n *Network) SetAnnounce(ctx context.Context, room Room, kinds []ItemKind) 
 	return nil
 }
 
+// SetAnnounceBy sets what room announces on behalf of who: an animator or
+// administrator of the room's community, or anyone while the community has
+// neither (and no administrator is configured), so that a new network can
+// start before anyone is given a role. It fails with ErrForbidden
+// otherwise.
+func (n *Network) SetAnnounceBy(ctx context.Context, who Identity, room Room, kinds []ItemKind) error {
+	community, err := n.CommunityOf(ctx, room)
+	if err != nil {
+		return fmt.Errorf("core: announce: %w", err)
+	}
+	ok, err := n.CanAnimate(ctx, who, community)
+	if err != nil {
+		return fmt.Errorf("core: announce: %w", err)
+	}
+	if !ok {
+		animators, err := n.Animators(ctx, community)
+		if err != nil {
+			return fmt.Errorf("core: announce: %w", err)
+		}
+		if len(animators) > 0 || len(n.cfg.Admins) > 0 {
+			return fmt.Errorf("core: announce: %w: %s animates no community of %s", ErrForbidden, who, room.ID)
+		}
+	}
+	return n.SetAnnounce(ctx, room, kinds)
+}
+
 // Item is an offer or an event.
 type Item struct {
 	Kind  ItemKind

@@ -183,3 +183,30 @@ func testStats(t *testing.T, f *fixture) {
 		t.Fatalf("weeks = %+v", s.Weeks)
 	}
 }
+
+// testAnnounceRights: anyone sets a room's announcements while its
+// community has no animator and no administrator is configured; then only
+// animators and administrators do.
+func testAnnounceRights(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	room := core.Room{Platform: "test", ID: "#emploi"}
+	check(t, f.n.SetAnnounceBy(ctx, id("bob"), room, []core.ItemKind{core.KindOffer}))
+	n := f.withAdmin()
+	if err := n.SetAnnounceBy(ctx, id("bob"), room, nil); !errors.Is(err, core.ErrForbidden) {
+		t.Fatalf("a member changed announcements with an administrator configured: %v", err)
+	}
+	check(t, n.SetAnnounceBy(ctx, id("anna"), room, []core.ItemKind{core.KindOffer, core.KindEvent}))
+	def := must(n.CommunityOf(ctx, room))
+	must(n.Grant(ctx, id("anna"), def, id("carol"), core.RoleAnimator, true))
+	// Without the configured administrator, the animator given a role
+	// still closes the room to members.
+	if err := f.n.SetAnnounceBy(ctx, id("bob"), room, nil); !errors.Is(err, core.ErrForbidden) {
+		t.Fatalf("a member changed announcements in a community with an animator: %v", err)
+	}
+	check(t, f.n.SetAnnounceBy(ctx, id("carol"), room, []core.ItemKind{core.KindEvent}))
+	rooms, err := f.s.AnnounceRooms(ctx, def, core.KindEvent)
+	check(t, err)
+	if len(rooms) != 1 || rooms[0] != room {
+		t.Fatalf("rooms announcing events: %v", rooms)
+	}
+}

@@ -43,6 +43,7 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"ImportIdempotent":            testImportIdempotent,
 		"SubscribeRules":              testSubscribeRules,
 		"GrantRoles":                  testGrant,
+		"AnnounceRights":              testAnnounceRights,
 		"DigestOnce":                  testDigestOnce,
 		"Stats":                       testStats,
 		"AcceptOneAnswer":             testAccept,
