@@ -71,9 +71,10 @@ type Adapter struct {
 
 	mu        sync.Mutex
 	botUserID string
-	nextPost  map[string]time.Time // channel -> earliest next post
-	ims       map[string]string    // user -> direct message channel
-	anchors   map[string]*anchor   // event id of an ask -> the message posted for it
+	nextPost  map[string]time.Time  // channel -> earliest next post
+	ims       map[string]string     // user -> direct message channel
+	names     map[string]cachedName // user -> name (users.info)
+	anchors   map[string]*anchor    // event id of an ask -> the message posted for it
 	// textSent remembers, by outgoing key, the text of a message with a
 	// file already posted, so that a retry after a failed upload sends only
 	// the file.
@@ -131,6 +132,7 @@ func New(cfg Config, inbox bots.Inbox, log *slog.Logger) (*Adapter, error) {
 		ims:          map[string]string{},
 		anchors:      map[string]*anchor{},
 		textSent:     map[string]sentText{},
+		names:        map[string]cachedName{},
 	}, nil
 }
 

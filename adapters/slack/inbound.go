@@ -44,10 +44,14 @@ func (a *Adapter) handle(ctx context.Context, kind string, payload []byte) error
 	return fmt.Errorf("slack: request of kind %q: %w", kind, errMalformed)
 }
 
-// deliver hands ev to the inbox.
+// deliver hands ev to the inbox, its sender named as people see them (the
+// name users.info gives, else the one the payload gave, else none).
 func (a *Adapter) deliver(ctx context.Context, ev bots.Event) error {
 	ev.Platform = Platform
 	ev.Sender.Platform = Platform
+	if name := a.userName(ctx, ev.Sender.User); name != "" {
+		ev.SenderName = name
+	}
 	if err := a.inbox.Deliver(ctx, ev); err != nil {
 		return fmt.Errorf("slack: deliver %s: %w", ev.ID, err)
 	}

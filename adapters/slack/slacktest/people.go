@@ -62,8 +62,17 @@ type Request struct {
 // slackEscaper escapes text as Slack sends what people type.
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// meet records u as a member of the workspace, whom users.info
+// describes.
+func (w *Workspace) meet(u User) {
+	w.mu.Lock()
+	w.users[u.ID] = u
+	w.mu.Unlock()
+}
+
 // trigger returns a new trigger id given to u.
 func (w *Workspace) trigger(u User) string {
+	w.meet(u)
 	n := w.next()
 	id := fmt.Sprintf("%d.%d.%032x", 1300000000+n, 700000000+n, n*2654435761)
 	w.mu.Lock()
@@ -97,6 +106,7 @@ func (w *Workspace) Mention(u User, channel, thread, text string) Request {
 
 // message makes the event of a message u wrote.
 func (w *Workspace) message(u User, typ, channel, thread, text string) Request {
+	w.meet(u)
 	ts := w.nextTS()
 	n := w.next()
 	event := map[string]any{

@@ -198,6 +198,7 @@ type Workspace struct {
 	limits       map[string]limit
 	latency      map[string]time.Duration
 	cuts         map[string]int
+	users        map[string]User // the people met in requests, for users.info
 	errs         map[string]string
 	openFailures int
 	uploads      map[string]*upload // by file id and by upload token
@@ -226,6 +227,7 @@ func New(t testing.TB) *Workspace {
 		limits:    map[string]limit{},
 		latency:   map[string]time.Duration{},
 		cuts:      map[string]int{},
+		users:     map[string]User{},
 		errs:      map[string]string{},
 		uploads:   map[string]*upload{},
 		triggers:  map[string]string{},

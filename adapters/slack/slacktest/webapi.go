@@ -93,6 +93,21 @@ func (w *Workspace) answer(rw http.ResponseWriter, method string, call Call, idx
 			return
 		}
 		reply(rw, map[string]any{"ok": true, "channel": map[string]any{"id": IMChannel(user)}})
+	case "users.info":
+		w.mu.Lock()
+		u, ok := w.users[call.Form.Get("user")]
+		w.mu.Unlock()
+		if !ok {
+			reply(rw, map[string]any{"ok": false, "error": "user_not_found"})
+			return
+		}
+		// The handle is the name lowered, without spaces, as Slack makes
+		// it; the display and real names are the name.
+		handle := strings.ToLower(strings.ReplaceAll(u.Name, " ", "."))
+		reply(rw, map[string]any{"ok": true, "user": map[string]any{
+			"id": u.ID, "team_id": u.team(), "name": handle, "real_name": u.Name, "deleted": false, "is_bot": false,
+			"profile": map[string]any{"display_name": u.Name, "real_name": u.Name, "team": u.team()},
+		}})
 	case "conversations.history", "conversations.replies":
 		w.history(rw, method, call)
 	case "views.open":
