@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"entraide/core"
@@ -41,7 +42,7 @@ func (c Config) Validate() error {
 	if len(c.SessionKey) < MinSessionKeyLen {
 		return fmt.Errorf("web: session key of %d bytes: want at least %d random bytes", len(c.SessionKey), MinSessionKeyLen)
 	}
-	if c.SessionLifetime < 0 || c.SessionLifetime > 7*24*time.Hour {
+	if c.SessionLifetime < 0 || c.SessionLifetime > MaxSessionLifetime {
 		return fmt.Errorf("web: session lifetime %s: want up to 7 days", c.SessionLifetime)
 	}
 	if len(c.Prefix) > 8 {
@@ -157,6 +158,14 @@ func (h *handler) animator(next func(http.ResponseWriter, *http.Request, *visit)
 			return
 		}
 		ctx := r.Context()
+		if revoked, err := h.net.Store().Checkpoint(ctx, revokedKey(sess)); err != nil {
+			h.fail(w, r, "session", err)
+			return
+		} else if revoked != "" {
+			h.clearSession(w)
+			h.ask(w, r, http.StatusUnauthorized, "ask.session", "")
+			return
+		}
 		p, err := h.net.Store().Person(ctx, sess.Person)
 		if errors.Is(err, core.ErrNotFound) {
 			h.clearSession(w)
@@ -251,6 +260,20 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/animate", http.StatusSeeOther)
 }
 
+// MaxSessionLifetime bounds Config.SessionLifetime.
+const MaxSessionLifetime = 7 * 24 * time.Hour
+
+// revokedPrefix starts the checkpoint keys of sessions ended by a logout.
+const revokedPrefix = "web:revoked:"
+
+// revokedKey is the checkpoint that records sess as ended.
+func revokedKey(sess session) string { return revokedPrefix + sess.Nonce }
+
+// checkpointPurger drops old checkpoints (sqlstore does).
+type checkpointPurger interface {
+	PurgeCheckpoints(ctx context.Context, prefix string, before time.Time) (int64, error)
+}
+
 func reasonOf(err error) string {
 	if errors.Is(err, core.ErrForbidden) {
 		return "not an animator"
@@ -258,13 +281,28 @@ func reasonOf(err error) string {
 	return "unknown, used or expired token"
 }
 
-// logout ends the session: the cookie is dropped. A POST with a wrong
-// CSRF token changes nothing.
+// logout ends the session: the cookie is dropped, and the session is
+// recorded as revoked until it expires, so that a copy of the cookie opens
+// nothing either. A POST with a wrong CSRF token changes nothing.
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	sess, err := h.session(r)
 	if err == nil && !h.keys.checkCSRF(sess, r.PostFormValue("csrf")) {
 		h.ask(w, r, http.StatusForbidden, "ask.csrf", "")
 		return
+	}
+	if err == nil {
+		ctx := r.Context()
+		if err := h.net.Store().SetCheckpoint(ctx, revokedKey(sess), strconv.FormatInt(sess.Expires.Unix(), 10)); err != nil {
+			h.fail(w, r, "logout", err)
+			return
+		}
+		// Revocations outlive their sessions by a day at most: the longest
+		// session lasts MaxSessionLifetime.
+		if p, ok := h.net.Store().(checkpointPurger); ok {
+			if _, err := p.PurgeCheckpoints(ctx, revokedPrefix, h.net.Clock().Now().Add(-MaxSessionLifetime-24*time.Hour)); err != nil {
+				h.log.Warn("web: purge revoked sessions", "err", err)
+			}
+		}
 	}
 	h.clearSession(w)
 	h.ask(w, r, http.StatusOK, "ask.loggedout", "")

@@ -416,11 +416,25 @@ func TestCSRF(t *testing.T) {
 	if r := a.get("/animate"); r.code != 200 {
 		t.Fatalf("session lost: %d", r.code)
 	}
+	// A copy of the cookie taken before the logout opens nothing after it:
+	// the session is revoked on the server, not only dropped by the browser.
+	stolen := e.client()
+	u, _ := url.Parse(e.srv.URL)
+	stolen.http.Jar.SetCookies(u, a.http.Jar.Cookies(u))
+	if r := stolen.get("/animate"); r.code != 200 {
+		t.Fatalf("copied cookie before logout: %d", r.code)
+	}
 	if r := a.post("/logout", url.Values{"csrf": {csrfA}}); r.code != 200 || !strings.Contains(r.body, "Vous êtes déconnecté.") {
 		t.Errorf("logout: %d\n%s", r.code, r.body)
 	}
 	if r := a.get("/animate"); r.code != http.StatusUnauthorized {
 		t.Errorf("after logout: %d", r.code)
+	}
+	if r := stolen.get("/animate"); r.code != http.StatusUnauthorized {
+		t.Errorf("copied cookie after logout: %d, want 401", r.code)
+	}
+	if r := b.get("/animate"); r.code != 200 {
+		t.Errorf("anna's other session after the logout of one: %d, want 200", r.code)
 	}
 }
 
