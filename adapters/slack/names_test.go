@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"entraide/adapters/slack/slacktest"
 )
@@ -67,4 +69,27 @@ func TestCleanName(t *testing.T) {
 			t.Errorf("cleanName(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzCleanName checks that any name Slack gives becomes one line of
+// printable characters, at most maxNameLen, and that cleaning twice
+// changes nothing.
+func FuzzCleanName(f *testing.F) {
+	for _, s := range []string{"Élodie Martin", "bob\u202eevil", "a\x00\nb", "\xff", strings.Repeat("x ", 90)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := cleanName(in)
+		if !utf8.ValidString(out) || utf8.RuneCountInString(out) > maxNameLen || strings.TrimSpace(out) != out {
+			t.Fatalf("cleanName(%q) = %q", in, out)
+		}
+		for _, r := range out {
+			if unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 {
+				t.Fatalf("cleanName(%q) = %q keeps %U", in, out, r)
+			}
+		}
+		if again := cleanName(out); again != out {
+			t.Fatalf("cleanName(%q) = %q, then %q", in, out, again)
+		}
+	})
 }
