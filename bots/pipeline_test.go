@@ -577,6 +577,26 @@ type plainPlatform struct{ *platformFake }
 
 func (plainPlatform) IdempotentSends() bool { return false }
 
+// crashAfterSend plays the first three events of the scenario in a
+// process that crashes right after its n-th send (before marking it sent),
+// and returns a second process over the same store, started once the
+// first one's leases ran out.
+func crashAfterSend(t *testing.T, ctx context.Context, store *sqlstore.Store, clock *core.ManualClock, sender bots.Sender, n int) *bots.Pipeline {
+	t.Helper()
+	fail, crashed := crashAt(bots.StepSent, n)
+	first := buildPipeline(t, store, clock, core.DefaultConfig(), sender, fail, func(c *bots.PipelineConfig) { c.Owner, c.Batch = "first", 32 })
+	for _, ev := range scenario[:3] {
+		if err := first.Deliver(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.Drain(ctx); err == nil || !crashed() {
+		t.Fatalf("no crash: %v", err)
+	}
+	clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
+	return buildPipeline(t, store, clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner = "second" })
+}
+
 // TestNonIdempotentPlatformDuplicatesAtMostOne: on a platform that cannot
 // recognise a message sent again, a crash right after a send duplicates
 // that message only, not the rest of its batch: messages are marked sent
@@ -585,21 +605,9 @@ func TestNonIdempotentPlatformDuplicatesAtMostOne(t *testing.T) {
 	ctx := context.Background()
 	for backend, open := range sqlstoretest.Backends() {
 		t.Run(backend, func(t *testing.T) {
-			store := open(t)
 			clock := core.NewManualClock(t0)
 			sender := plainPlatform{newPlatformFake()}
-			fail, crashed := crashAt(bots.StepSent, 4)
-			first := buildPipeline(t, store, clock, core.DefaultConfig(), sender, fail, func(c *bots.PipelineConfig) { c.Owner, c.Batch = "first", 32 })
-			for _, ev := range scenario[:3] {
-				if err := first.Deliver(ctx, ev); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := first.Drain(ctx); err == nil || !crashed() {
-				t.Fatalf("no crash: %v", err)
-			}
-			clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
-			second := buildPipeline(t, store, clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner = "second" })
+			second := crashAfterSend(t, ctx, open(t), clock, sender, 4)
 			if err := second.Drain(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -669,19 +677,8 @@ func TestCheckingPlatformPostsTheMessageInFlightOnce(t *testing.T) {
 func testCheckingPlatform(t *testing.T, ctx context.Context, store *sqlstore.Store, failing int) {
 	clock := core.NewManualClock(t0)
 	sender := newCheckingPlatform()
-	fail, crashed := crashAt(bots.StepSent, 2)
-	first := buildPipeline(t, store, clock, core.DefaultConfig(), sender, fail, func(c *bots.PipelineConfig) { c.Owner, c.Batch = "first", 32 })
-	for _, ev := range scenario[:3] {
-		if err := first.Deliver(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := first.Drain(ctx); err == nil || !crashed() {
-		t.Fatalf("no crash: %v", err)
-	}
+	second := crashAfterSend(t, ctx, store, clock, sender, 2)
 	sentBefore := len(sender.visible)
-	clock.Advance(bots.DefaultPipelineConfig().Lease + time.Second)
-	second := buildPipeline(t, store, clock, core.DefaultConfig(), sender, nil, func(c *bots.PipelineConfig) { c.Owner = "second" })
 	*sender.failLookups = failing
 	if err := second.Drain(ctx); err != nil {
 		t.Fatal(err)

@@ -57,16 +57,11 @@ func (a *Adapter) process(ctx context.Context, resp *mautrix.RespSync, since str
 			if err != nil {
 				return err
 			}
-			for _, evt := range events {
-				waiting, err := a.handleEvent(ctx, evt)
-				if err != nil {
-					return err
-				}
-				if waiting != nil && !slices.ContainsFunc(pending, func(p pendingEvent) bool { return p.Event.ID == evt.ID }) {
-					pending = append(pending, *waiting)
-					changed = true
-				}
+			added, err := a.handleAll(ctx, events, &pending)
+			if err != nil {
+				return err
 			}
+			changed = changed || added
 		}
 	}
 	if changed {
@@ -83,6 +78,23 @@ func (a *Adapter) process(ctx context.Context, resp *mautrix.RespSync, since str
 		return fmt.Errorf("matrix: save sync position: %w", err)
 	}
 	return nil
+}
+
+// handleAll handles events in order; those waiting for their keys are
+// added to pending (once each), and it reports whether any was.
+func (a *Adapter) handleAll(ctx context.Context, events []*event.Event, pending *[]pendingEvent) (bool, error) {
+	added := false
+	for _, evt := range events {
+		waiting, err := a.handleEvent(ctx, evt)
+		if err != nil {
+			return added, err
+		}
+		if waiting != nil && !slices.ContainsFunc(*pending, func(p pendingEvent) bool { return p.Event.ID == evt.ID }) {
+			*pending = append(*pending, *waiting)
+			added = true
+		}
+	}
+	return added, nil
 }
 
 // newEvents returns the timeline events of a joined room that the bot has
@@ -190,16 +202,11 @@ func (a *Adapter) catchUp(ctx context.Context, cutoff time.Time) error {
 			return fmt.Errorf("matrix: catch up in %s: %w", roomID, err)
 		}
 		read += len(events)
-		for _, evt := range events {
-			waiting, err := a.handleEvent(ctx, evt)
-			if err != nil {
-				return err
-			}
-			if waiting != nil && !slices.ContainsFunc(pending, func(p pendingEvent) bool { return p.Event.ID == evt.ID }) {
-				pending = append(pending, *waiting)
-				changed = true
-			}
+		added, err := a.handleAll(ctx, events, &pending)
+		if err != nil {
+			return err
 		}
+		changed = changed || added
 	}
 	if changed {
 		if err := a.savePending(ctx, pending); err != nil {
