@@ -256,11 +256,11 @@ func (b *Bot) requests(q core.Question, asker core.Person, experts []core.Person
 		if supported(e.Lang) {
 			lang = e.Lang
 		}
-		place := where
-		if place == "" {
-			place = word(lang, msgDirectMessage)
+		place := plain(word(lang, msgDirectMessage))
+		if where != "" {
+			place = roomSpan(core.Room{Platform: q.Origin.Platform, ID: where})
 		}
-		m := say(lang, key, strong(id), strong(askerName(q, asker, lang)), plain(place), quote(q.Text),
+		m := say(lang, key, strong(id), strong(askerName(q, asker, lang)), place, quote(q.Text),
 			b.cmd("answer "+id+" "+word(lang, msgAnswerHint)))
 		m.Actions = []Action{
 			{

@@ -29,6 +29,10 @@ const (
 	Mention
 	// Break ends a paragraph.
 	Break
+	// Room names a room (Where), linked where its platform can (a channel
+	// mention on Slack and Discord, a matrix.to link on Matrix); Text is
+	// what is shown elsewhere.
+	Room
 )
 
 // Span is one piece of a Message. Empty fields are left out of its JSON
@@ -38,6 +42,8 @@ type Span struct {
 	Text string   `json:",omitempty"`
 	// Who is the person a Mention names.
 	Who core.Identity `json:",omitzero"`
+	// Where is the room a Room span names.
+	Where core.Room `json:",omitzero"`
 }
 
 // Message is a platform-neutral rich message: what the bot says, before an
@@ -174,6 +180,11 @@ func (m *Message) Mention(who core.Identity, name string) *Message {
 
 // Break ends a paragraph.
 func (m *Message) Break() *Message { return m.add(Span{Kind: Break}) }
+
+// RoomLink names room, shown as text where its platform cannot link it.
+func (m *Message) RoomLink(room core.Room, text string) *Message {
+	return m.add(Span{Kind: Room, Text: text, Where: room})
+}
 
 func (m *Message) add(s Span) *Message {
 	m.Spans = append(m.Spans, s)

@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"entraide/core"
 	"fmt"
 	"strings"
 )
@@ -268,7 +269,10 @@ func say(lang string, key msgKey, args ...Span) Message {
 }
 
 // Span constructors for arguments.
-func plain(s string) Span  { return Span{Kind: Plain, Text: s} }
-func strong(s string) Span { return Span{Kind: Strong, Text: s} }
-func code(s string) Span   { return Span{Kind: Code, Text: s} }
-func quote(s string) Span  { return Span{Kind: Quote, Text: s} }
+func plain(s string) Span { return Span{Kind: Plain, Text: s} }
+
+// roomSpan names room, shown as its id where it cannot be linked.
+func roomSpan(room core.Room) Span { return Span{Kind: Room, Text: room.ID, Where: room} }
+func strong(s string) Span         { return Span{Kind: Strong, Text: s} }
+func code(s string) Span           { return Span{Kind: Code, Text: s} }
+func quote(s string) Span          { return Span{Kind: Quote, Text: s} }

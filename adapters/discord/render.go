@@ -180,6 +180,14 @@ func Render(m bots.Message) (content string, users []string) {
 			}
 		case bots.Break:
 			b.WriteString("\n")
+		case bots.Room:
+			if s.Where.Platform == Platform && snowflake(s.Where.ID) {
+				b.WriteString("<#" + s.Where.ID + ">")
+			} else {
+				b.WriteString(Escape(s.Text))
+			}
+		default:
+			b.WriteString(Escape(s.Text))
 		}
 	}
 	return strings.TrimRight(b.String(), "\n "), users

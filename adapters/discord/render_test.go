@@ -128,10 +128,20 @@ func FuzzEscape(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		checkEmbedInert(t, bots.Message{Card: &bots.Card{Title: s, URL: s, Fields: []bots.CardField{{Label: s, Value: s}}, Body: s, Footer: s}})
-		for _, kind := range []bots.SpanKind{bots.Plain, bots.Strong, bots.Quote, bots.Code} {
-			content, users := Render(bots.Message{Spans: []bots.Span{{Kind: kind, Text: s}}})
+		for _, kind := range []bots.SpanKind{bots.Plain, bots.Strong, bots.Quote, bots.Code, bots.Room} {
+			// A Room span naming s as a room: only a snowflake id would be
+			// a channel mention, and s is not one once it holds "<#".
+			content, users := Render(bots.Message{Spans: []bots.Span{{Kind: kind, Text: s, Where: core.Room{Platform: Platform, ID: s}}}})
 			if len(users) != 0 {
 				t.Fatalf("users %v from text", users)
+			}
+			if kind == bots.Room && snowflake(s) {
+				// A channel id of Discord is a channel mention, which
+				// notifies nobody.
+				if content != "<#"+s+">" {
+					t.Fatalf("room %q rendered as %q", s, content)
+				}
+				continue
 			}
 			lower := strings.ToLower(content)
 			for _, bad := range []string{"@everyone", "@here", "<@", "<#", "<:", "</", "<t:"} {
@@ -141,4 +151,24 @@ func FuzzEscape(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRenderRoom: a channel of Discord is a channel mention; a room of
+// another platform, or an id that is not a snowflake, is escaped text.
+func TestRenderRoom(t *testing.T) {
+	for _, tc := range []struct {
+		room core.Room
+		text string
+		want string
+	}{
+		{core.Room{Platform: Platform, ID: "123456789012345678"}, "123456789012345678", "dans <#123456789012345678>"},
+		{core.Room{Platform: "slack", ID: "C1"}, "C1", "dans C1"},
+		{core.Room{Platform: Platform, ID: "1>@everyone"}, "@everyone", "dans @\u200deveryone"},
+	} {
+		var m bots.Message
+		m.Text("dans ").RoomLink(tc.room, tc.text)
+		if got, users := Render(m); got != tc.want || len(users) != 0 {
+			t.Errorf("%+v: %q %v, want %q", tc.room, got, users, tc.want)
+		}
+	}
 }

@@ -81,11 +81,36 @@ func renderSpans(spans []bots.Span) (string, *event.Mentions) {
 			mentions.Add(user)
 		case bots.Break:
 			b.WriteString("<br>")
+		case bots.Room:
+			room, ok := linkableRoom(s)
+			if !ok {
+				b.WriteString(escape(s.Text))
+				continue
+			}
+			b.WriteString(`<a href="` + html.EscapeString(room.URI().MatrixToURL()) + `">` + escape(orText(s.Text, string(room))) + "</a>")
 		default:
 			b.WriteString(escape(s.Text))
 		}
 	}
 	return b.String(), mentions
+}
+
+// linkableRoom returns the Matrix room a Room span names, when it is one:
+// an id such as !abc:example.org.
+func linkableRoom(s bots.Span) (id.RoomID, bool) {
+	r := s.Where.ID
+	if s.Where.Platform != Platform || !strings.HasPrefix(r, "!") || !strings.Contains(r, ":") || len(r) > 255 ||
+		strings.ContainsFunc(r, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		return "", false
+	}
+	return id.RoomID(r), true
+}
+
+func orText(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 // escape escapes text for HTML and keeps its line breaks.

@@ -37,6 +37,10 @@ func TestRender(t *testing.T) {
 			`Merci <a href="https://matrix.to/#/@bob:example.org">Bob &lt;B&gt;</a>`, []string{"@bob:example.org"}},
 		{"mention elsewhere", new(bots.Message).Mention(core.Identity{Platform: "slack", User: "U1"}, "carol"), "@carol", "@carol", nil},
 		{"breaks", new(bots.Message).Text("a").Break().Quote("l1\nl2"), "a\n« l1\nl2 »", "a<br>« l1<br>l2 »", nil},
+		{"room", new(bots.Message).Text("(").RoomLink(core.Room{Platform: Platform, ID: "!abc:example.org"}, "!abc:example.org").Text(")"),
+			"(!abc:example.org)", `(<a href="https://matrix.to/#/%21abc:example.org">!abc:example.org</a>)`, nil},
+		{"room elsewhere", new(bots.Message).RoomLink(core.Room{Platform: "slack", ID: "C1"}, "<C1>"), "<C1>", "&lt;C1&gt;", nil},
+		{"room not an id", new(bots.Message).RoomLink(core.Room{Platform: Platform, ID: "#x:y\"><script>"}, "x"), "x", "x", nil},
 		{"ampersand", new(bots.Message).Strong("R&D"), "R&D", "<strong>R&amp;D</strong>", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,10 +99,12 @@ func FuzzRender(f *testing.F) {
 	for _, s := range []string{"@room", "<script>alert(1)</script>", "a\nb", "**x**", `"><img src=x onerror=alert(1)>`, "&lt;"} {
 		f.Add(s, "@bob:example.org", "https://example.org/?a=1&b=2")
 		f.Add(s, "@room", "javascript:alert(1)")
+		f.Add(s, "!abc:example.org", "https://example.org/")
 	}
 	f.Fuzz(func(t *testing.T, text, user, link string) {
 		var m bots.Message
-		m.Text(text).Strong(text).Code(text).Quote(text).Break().Mention(core.Identity{Platform: Platform, User: user}, text)
+		m.Text(text).Strong(text).Code(text).Quote(text).Break().Mention(core.Identity{Platform: Platform, User: user}, text).
+			RoomLink(core.Room{Platform: Platform, ID: user}, text)
 		m.Card = &bots.Card{Title: text, URL: link, Fields: []bots.CardField{{Label: text, Value: text}}, Body: text, Footer: text}
 		c := Render(m)
 		rest := c.FormattedBody
@@ -106,6 +112,13 @@ func FuzzRender(f *testing.F) {
 			link := `<a href="` + html.EscapeString(u.URI().MatrixToURL()) + `">`
 			if !strings.Contains(rest, link) {
 				t.Fatalf("mention link %q missing from %q", link, rest)
+			}
+			rest = strings.ReplaceAll(rest, link, "")
+		}
+		if r, ok := linkableRoom(bots.Span{Where: core.Room{Platform: Platform, ID: user}}); ok {
+			link := `<a href="` + html.EscapeString(r.URI().MatrixToURL()) + `">`
+			if !strings.Contains(rest, link) {
+				t.Fatalf("room link %q missing from %q", link, rest)
 			}
 			rest = strings.ReplaceAll(rest, link, "")
 		}

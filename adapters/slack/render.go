@@ -59,6 +59,16 @@ var mrkdwnUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&"
 // users); only such ids are turned into mentions.
 var userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{1,30}$`)
 
+// channelIDPattern matches Slack conversation ids: public and private
+// channels (C, G) and direct messages (D).
+var channelIDPattern = regexp.MustCompile(`^[CGD][A-Z0-9]{1,30}$`)
+
+// linkableChannel returns the Slack channel a Room span names, when it is
+// one.
+func linkableChannel(s bots.Span) (string, bool) {
+	return s.Where.ID, s.Where.Platform == Platform && channelIDPattern.MatchString(s.Where.ID)
+}
+
 // mrkdwn renders m as mrkdwn, the text fallback of a message (shown in
 // notifications and where blocks are not): Strong is *x*, Code is `x`, a
 // Quote is on lines of its own starting with "> ", a Mention is <@U...>,
@@ -106,6 +116,12 @@ func mrkdwn(m bots.Message) string {
 				write("<@" + s.Who.User + ">")
 			} else {
 				write("@" + escapeText(s.Text))
+			}
+		case bots.Room:
+			if ch, ok := linkableChannel(s); ok {
+				write("<#" + ch + ">")
+			} else {
+				write(escapeText(s.Text))
 			}
 		default:
 			write(escapeText(s.Text))
@@ -164,10 +180,11 @@ type (
 	}
 	// richTextLeaf is a text or user element.
 	richTextLeaf struct {
-		Type   string         `json:"type"`
-		Text   string         `json:"text,omitempty"`
-		UserID string         `json:"user_id,omitempty"`
-		Style  *richTextStyle `json:"style,omitempty"`
+		Type      string         `json:"type"`
+		Text      string         `json:"text,omitempty"`
+		UserID    string         `json:"user_id,omitempty"`
+		ChannelID string         `json:"channel_id,omitempty"`
+		Style     *richTextStyle `json:"style,omitempty"`
 	}
 	richTextStyle struct {
 		Bold bool `json:"bold,omitempty"`
@@ -234,6 +251,12 @@ func blocks(m bots.Message) []slack.Block {
 				cur = append(cur, richTextLeaf{Type: "user", UserID: s.Who.User})
 			} else {
 				text("@"+s.Text, nil)
+			}
+		case bots.Room:
+			if ch, ok := linkableChannel(s); ok {
+				cur = append(cur, richTextLeaf{Type: "channel", ChannelID: ch})
+			} else {
+				text(s.Text, nil)
 			}
 		default:
 			text(s.Text, nil)

@@ -182,6 +182,24 @@ func FuzzEscape(f *testing.F) {
 		checkCardInert(t, m)
 		m.Card.URL = s
 		checkCardInert(t, m)
+
+		// A room named s is a channel mention, which notifies nobody, only
+		// when s is a channel id; else it is escaped text.
+		var r bots.Message
+		r.RoomLink(core.Room{Platform: Platform, ID: s}, s)
+		text = mrkdwn(r)
+		if channelIDPattern.MatchString(s) {
+			if text != "<#"+s+">" {
+				t.Fatalf("room %q rendered as %q", s, text)
+			}
+		} else if strings.ContainsAny(text, "<>") {
+			t.Fatalf("room %q rendered as %q", s, text)
+		}
+		raw, err = json.Marshal(blocks(r))
+		if err != nil || strings.Contains(string(raw), `"type":"user"`) || strings.Contains(string(raw), `"type":"broadcast"`) ||
+			strings.Contains(string(raw), `"type":"channel"`) != channelIDPattern.MatchString(s) {
+			t.Fatalf("room %q: blocks %s, %v", s, raw, err)
+		}
 	})
 }
 
@@ -203,5 +221,31 @@ func TestLongTextIsSplitNotCut(t *testing.T) {
 	}
 	if joined.String() != long {
 		t.Fatalf("text changed: %d characters", utf8.RuneCountInString(joined.String()))
+	}
+}
+
+// TestRenderRoom: a room of this workspace is a channel mention, in the
+// text and in the blocks; a room of another platform, or an id of another
+// shape, is escaped text.
+func TestRenderRoom(t *testing.T) {
+	for _, tc := range []struct {
+		room      core.Room
+		text      string
+		wantText  string
+		wantBlock string
+	}{
+		{core.Room{Platform: Platform, ID: "C1"}, "C1", "(<#C1>)", `{"type":"channel","channel_id":"C1"}`},
+		{core.Room{Platform: "matrix", ID: "!a:b"}, "!a:b", "(!a:b)", `{"type":"text","text":"(!a:b)"}`},
+		{core.Room{Platform: Platform, ID: "C1><!channel"}, "<!channel>", "(&lt;!channel&gt;)", `{"type":"text","text":"(\u003c!channel\u003e)"}`},
+	} {
+		var m bots.Message
+		m.Text("(").RoomLink(tc.room, tc.text).Text(")")
+		if got := mrkdwn(m); got != tc.wantText {
+			t.Errorf("%+v: text %q, want %q", tc.room, got, tc.wantText)
+		}
+		raw, _ := json.Marshal(blocks(m))
+		if !strings.Contains(string(raw), tc.wantBlock) {
+			t.Errorf("%+v: blocks %s, want %s", tc.room, raw, tc.wantBlock)
+		}
 	}
 }
