@@ -51,6 +51,8 @@ type TopicCount struct {
 	// Suggested are the people who answered such questions best, to
 	// invite into the directory.
 	Suggested []Person
+	// key groups the forms of the topic's word (TopicTerm.Key).
+	key string
 }
 
 // PersonCount is a person and a count.
@@ -107,7 +109,8 @@ func (n *Network) stats(ctx context.Context, community CommunityID, from, to tim
 	inPeriod := map[QuestionID]bool{}
 	askers := map[PersonID]bool{}
 	var delays []time.Duration
-	unmatched := map[string]int{}
+	unmatched := map[string]int{}        // topic key -> questions
+	forms := map[string]map[string]int{} // topic key -> its forms written
 	for _, q := range act.Questions {
 		if q.CreatedAt.Before(from) || !q.CreatedAt.Before(to) {
 			continue
@@ -133,8 +136,12 @@ func (n *Network) stats(ctx context.Context, community CommunityID, from, to tim
 			}
 		}
 		if len(rs) == 0 {
-			for _, term := range topicTerms(q.Text) {
-				unmatched[term]++
+			for _, term := range n.topicTerms(q.Text) {
+				unmatched[term.Key]++
+				if forms[term.Key] == nil {
+					forms[term.Key] = map[string]int{}
+				}
+				forms[term.Key][term.Word]++
 			}
 		}
 	}
@@ -168,8 +175,8 @@ func (n *Network) stats(ctx context.Context, community CommunityID, from, to tim
 	}
 
 	// Topics without expert, with the people who answered such questions.
-	for topic, c := range unmatched {
-		s.Unmatched = append(s.Unmatched, TopicCount{Topic: topic, Questions: c})
+	for key, c := range unmatched {
+		s.Unmatched = append(s.Unmatched, TopicCount{Topic: mostUsed(forms[key]), Questions: c, key: key})
 	}
 	sort.Slice(s.Unmatched, func(a, b int) bool {
 		if s.Unmatched[a].Questions != s.Unmatched[b].Questions {
@@ -248,7 +255,7 @@ func (n *Network) suggest(ctx context.Context, act Activity, topics []TopicCount
 	}
 	wanted := map[string]int{}
 	for i, t := range topics {
-		wanted[t.Topic] = i
+		wanted[t.key] = i
 	}
 	// The terms of each question are read once, and only the topics asked
 	// about are kept.
@@ -256,8 +263,8 @@ func (n *Network) suggest(ctx context.Context, act Activity, topics []TopicCount
 	termsOf := map[QuestionID][]int{}
 	for _, q := range act.Questions {
 		byQuestion[q.ID] = q
-		for _, term := range topicTerms(q.Text) {
-			if i, ok := wanted[term]; ok {
+		for _, term := range n.topicTerms(q.Text) {
+			if i, ok := wanted[term.Key]; ok {
 				termsOf[q.ID] = append(termsOf[q.ID], i)
 			}
 		}
@@ -298,18 +305,45 @@ func (n *Network) suggest(ctx context.Context, act Activity, topics []TopicCount
 	return nil
 }
 
-// topicTerms returns the distinct topic words of a text: its terms of five
-// letters or more, which are rarely grammar.
-func topicTerms(text string) []string {
+// TopicTerm is a topic word of a text: Key groups the forms of one word
+// (its stem), Word is one form, to show.
+type TopicTerm struct{ Key, Word string }
+
+// TopicAnalyzer is a Router that tells the topic words of a text (the
+// matching engine's: stop words dropped, words stemmed in the text's
+// language). The figures group the questions that found no expert by them.
+type TopicAnalyzer interface {
+	TopicTerms(text string) []TopicTerm
+}
+
+// topicTerms returns the distinct topic words of a text: the router's when
+// it tells them, else its terms of five letters or more, which are rarely
+// grammar.
+func (n *Network) topicTerms(text string) []TopicTerm {
+	if a, ok := n.router.(TopicAnalyzer); ok {
+		return a.TopicTerms(text)
+	}
 	seen := map[string]bool{}
-	var out []string
+	var out []TopicTerm
 	for _, t := range Terms(text) {
 		if len(t) >= 5 && !seen[t] {
 			seen[t] = true
-			out = append(out, t)
+			out = append(out, TopicTerm{Key: t, Word: t})
 		}
 	}
 	return out
+}
+
+// mostUsed returns the form of a word written most often, the first in
+// alphabetical order among ties.
+func mostUsed(forms map[string]int) string {
+	best, n := "", 0
+	for w, c := range forms {
+		if c > n || c == n && w < best {
+			best, n = w, c
+		}
+	}
+	return best
 }
 
 // quantile returns the q-quantile of ds (nearest rank), 0 when empty.

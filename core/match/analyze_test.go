@@ -129,6 +129,13 @@ func FuzzAnalyze(f *testing.F) {
 			}
 		}
 		DetectLanguage(text, hint)
+		seen := map[string]bool{}
+		for _, term := range TopicTerms(text) {
+			if term.Key == "" || seen[term.Key] || !utf8.ValidString(term.Word) || utf8.RuneCountInString(term.Word) < 4 {
+				t.Fatalf("TopicTerms(%q) gave %+v", text, term)
+			}
+			seen[term.Key] = true
+		}
 	})
 }
 
@@ -181,4 +188,28 @@ func FuzzTokenize(f *testing.F) {
 			t.Fatalf("tokenize(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestTopicTerms: the topic words of a text are its content words once
+// each, the forms of one word under one key, shown as written; stop
+// words, numbers and words of fewer than four letters are not topics.
+func TestTopicTerms(t *testing.T) {
+	var got []string
+	keys := map[string]string{}
+	for _, term := range TopicTerms("Les marchés publics et le marché public de 2026 : quelles règles pour les avenants ?") {
+		got = append(got, term.Word)
+		keys[term.Word] = term.Key
+	}
+	if want := []string{"marchés", "publics", "règles", "avenants"}; !slices.Equal(got, want) {
+		t.Errorf("topic words %q, want %q", got, want)
+	}
+	for _, pair := range [][2]string{{"marché", "marchés"}, {"publics", "public"}} {
+		a, b := TopicTerms(pair[0]), TopicTerms(pair[1])
+		if len(a) != 1 || len(b) != 1 || a[0].Key != b[0].Key {
+			t.Errorf("%q and %q are two topics: %v, %v", pair[0], pair[1], a, b)
+		}
+	}
+	if len(keys) != len(got) {
+		t.Errorf("words share keys: %v", keys)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
 
 	"entraide/core"
 )
@@ -290,3 +292,30 @@ func load(ctx context.Context, s core.Store, e *Engine) (core.AnswerID, error) {
 	}
 	return last, nil
 }
+
+// TopicTerms returns the content words of text, once each, as Analyze
+// finds them (stop words dropped, stemmed in the detected language, folded)
+// with the word as written (lowercase, accents kept) to show: the forms of
+// one word share a key ("marchés" and "marché" are one topic). Numbers and
+// words of fewer than four letters are left out: they rarely name a topic.
+func TopicTerms(text string) []core.TopicTerm {
+	toks := tokenize(text, nil)
+	lang := detect(toks, "")
+	seen := map[string]bool{}
+	var out []core.TopicTerm
+	for _, t := range toks {
+		if utf8.RuneCountInString(t.lower) < 4 || strings.IndexFunc(t.lower, unicode.IsLetter) < 0 {
+			continue
+		}
+		key, ok := analyzeToken(t, lang)
+		if !ok || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, core.TopicTerm{Key: key, Word: strings.Clone(t.lower)})
+	}
+	return out
+}
+
+// TopicTerms implements core.TopicAnalyzer.
+func (r *Router) TopicTerms(text string) []core.TopicTerm { return TopicTerms(text) }

@@ -3,19 +3,24 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"entraide/core"
+	"entraide/core/match"
 )
 
 // withAdmin returns the fixture's network with anna as administrator.
-func (f *fixture) withAdmin() *core.Network {
+func (f *fixture) withAdmin() *core.Network { return f.withAdminRouter(nil) }
+
+// withAdminRouter is withAdmin routing with r.
+func (f *fixture) withAdminRouter(r core.Router) *core.Network {
 	cfg := core.DefaultConfig()
 	cfg.DailyBudget = 2
 	cfg.Admins = []core.Identity{id("anna")}
-	n, err := core.NewNetwork(f.s, nil, f.clock, cfg)
+	n, err := core.NewNetwork(f.s, r, f.clock, cfg)
 	check(f.t, err)
 	return n
 }
@@ -181,6 +186,20 @@ func testStats(t *testing.T, f *fixture) {
 	}
 	if len(s.Weeks) != 12 || s.Weeks[11].Questions != 3 || s.Weeks[11].Answered != 2 || s.Weeks[0].Questions != 0 {
 		t.Fatalf("weeks = %+v", s.Weeks)
+	}
+
+	// With the matching engine as router, the topics are its content
+	// words: the forms of one word are one topic, shown as most written.
+	ask("carol", "Concours d'attachés ?") // bob's budget is spent: no expert
+	f.clock.Advance(time.Minute)
+	withEngine := f.withAdminRouter(match.NewRouter(match.NewEngine(match.DefaultConfig())))
+	s = must(withEngine.Stats(ctx, id("anna"), def, start, f.clock.Now()))
+	var counted []string
+	for _, u := range s.Unmatched {
+		counted = append(counted, fmt.Sprintf("%s:%d", u.Topic, u.Questions))
+	}
+	if strings.Join(counted, ",") != "attaché:2,concours:2,inscription:1" {
+		t.Fatalf("unmatched topics with the engine = %v", counted)
 	}
 }
 
