@@ -903,13 +903,9 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (SentMessage, bool
 	// failed, or the send failed in a way that does not say whether the
 	// platform took it (a timeout, a connection cut, a server error).
 	retry := func(next time.Time, failed bool, cause error, refused bool) error {
-		if err := p.queue.RetryOutgoing(ctx, item.ID, next, failed, cause.Error()); err != nil {
+		inDoubt := p.checking[o.To.Platform] && !failed && (lookupFailed || !refused)
+		if err := p.queue.RetryOutgoing(ctx, item.ID, next, failed, cause.Error(), inDoubt); err != nil {
 			return fmt.Errorf("bots: pipeline: %w", err)
-		}
-		if p.checking[o.To.Platform] && !failed && (lookupFailed || !refused) {
-			if err := p.queue.MarkSentAndDoubt(ctx, nil, item.ID, p.clock.Now()); err != nil {
-				return fmt.Errorf("bots: pipeline: %w", err)
-			}
 		}
 		return nil
 	}

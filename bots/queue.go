@@ -93,9 +93,10 @@ type Queue interface {
 	// statement does both for one message sent.
 	MarkSentAndDoubt(ctx context.Context, sent []SentMessage, doubt int64, now time.Time) error
 	// RetryOutgoing releases a claimed message after a failed send: it is
-	// due again at next, or never when failed is true. It is no longer in
-	// doubt: its platform answered, with an error.
-	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error
+	// due again at next, or never when failed is true; it stays in doubt
+	// (OutboxItem.InDoubt) when inDoubt is set, and is no longer in doubt
+	// otherwise.
+	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string, inDoubt bool) error
 	// ClaimJobs leases up to limit pending jobs that are due, oldest first.
 	ClaimJobs(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]core.Job, error)
 	// FinishJob marks a claimed job done; like FinishEvent, it fails with

@@ -182,8 +182,9 @@ func (s *Store) FinishEvent(ctx context.Context, id int64, owner string, now tim
 	return nil
 }
 
-// retry releases a claimed row after a failed attempt.
-func (s *Store) retry(ctx context.Context, table string, id int64, next time.Time, failed bool, lastErr string) error {
+// retry releases a claimed row after a failed attempt; set adds to what
+// the statement sets (with its arguments, placed before the id).
+func (s *Store) retry(ctx context.Context, table string, id int64, next time.Time, failed bool, lastErr string, set string, setArgs ...any) error {
 	state := "pending"
 	if failed {
 		state = "failed"
@@ -192,18 +193,15 @@ func (s *Store) retry(ctx context.Context, table string, id int64, next time.Tim
 		lastErr = lastErr[:2000]
 	}
 	lastErr = strings.ToValidUTF8(lastErr, "?")
-	set := ""
-	if table == "outbox" {
-		set = ", in_doubt = FALSE"
-	}
+	args := append([]any{state, ts(next), lastErr}, setArgs...)
 	_, err := s.exec(ctx, `UPDATE `+table+` SET state = ?, attempts = attempts + 1, next_at = ?, last_error = ?,
-		lease_owner = '', lease_until = NULL`+set+` WHERE id = ?`, state, ts(next), lastErr, id)
+		lease_owner = '', lease_until = NULL`+set+` WHERE id = ?`, append(args, id)...)
 	return err
 }
 
 // RetryEvent implements bots.Queue.
 func (s *Store) RetryEvent(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error {
-	if err := s.retry(ctx, "inbox", id, next, failed, lastErr); err != nil {
+	if err := s.retry(ctx, "inbox", id, next, failed, lastErr, ""); err != nil {
 		return fmt.Errorf("sqlstore: retry event %d: %w", id, err)
 	}
 	return nil
@@ -455,10 +453,9 @@ func (s *Store) MarkSentAndDoubt(ctx context.Context, sent []bots.SentMessage, d
 	return nil
 }
 
-// RetryOutgoing implements bots.Queue. The message is no longer in doubt:
-// its platform answered, with an error.
-func (s *Store) RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error {
-	if err := s.retry(ctx, "outbox", id, next, failed, lastErr); err != nil {
+// RetryOutgoing implements bots.Queue, in one statement with the doubt.
+func (s *Store) RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string, inDoubt bool) error {
+	if err := s.retry(ctx, "outbox", id, next, failed, lastErr, ", in_doubt = ?", inDoubt); err != nil {
 		return fmt.Errorf("sqlstore: retry message %d: %w", id, err)
 	}
 	return nil
@@ -528,7 +525,7 @@ func (s *Store) FinishJob(ctx context.Context, id int64, owner string, now time.
 
 // RetryJob implements bots.Queue.
 func (s *Store) RetryJob(ctx context.Context, id int64, next time.Time, failed bool, lastErr string) error {
-	if err := s.retry(ctx, "jobs", id, next, failed, lastErr); err != nil {
+	if err := s.retry(ctx, "jobs", id, next, failed, lastErr, ""); err != nil {
 		return fmt.Errorf("sqlstore: retry job %d: %w", id, err)
 	}
 	return nil
