@@ -17,8 +17,9 @@ const (
 	// stands for the name meanwhile.
 	nameRetry = 10 * time.Minute
 	// nameTimeout bounds a lookup, which the delivery of an event waits
-	// for.
-	nameTimeout = 2 * time.Second
+	// for: Slack wants slash commands and interactions acknowledged
+	// within 3 s, delivery included.
+	nameTimeout = time.Second
 	// maxNames bounds the names kept; the cache starts over beyond.
 	maxNames = 10000
 	// maxNameLen bounds a name, in characters.
@@ -37,6 +38,9 @@ type cachedName struct {
 // when Slack does not say (no users:read scope, an error, a timeout), and
 // the id then stands for the name.
 func (a *Adapter) userName(ctx context.Context, user string) string {
+	if user == "" {
+		return ""
+	}
 	now := a.now()
 	a.mu.Lock()
 	c, ok := a.names[user]
