@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -69,7 +70,9 @@ func (a *Adapter) onInteraction(ctx context.Context, i interactionPayload) {
 	if i.Member != nil && i.Member.User != nil {
 		who = i.Member.User
 	}
-	if who == nil || who.ID == "" || i.ID == "" || i.Token == "" {
+	if who == nil || who.ID == "" || !snowflake(i.ID) || i.Token == "" {
+		// The id and the token go into the paths of Discord's API: an id
+		// that is not one is refused, and the token is escaped.
 		a.log.Error("discord: interaction without user, id or token", "interaction", i.ID)
 		return
 	}
@@ -288,7 +291,7 @@ func (a *Adapter) command(ctx context.Context, i interactionPayload, ev bots.Eve
 	if ok {
 		link := "https://discord.com/channels/" + orDefault(i.GuildID, "@me") + "/" + ev.Room + "/" + ev.Thread
 		edit := messagePayload{Content: fmt.Sprintf(say(i.Locale, "posted"), link), AllowedMentions: allowedMentions{Parse: []string{}}}
-		if err := a.api.do(ctx, http.MethodPatch, "/webhooks/"+a.cfg.AppID+"/"+i.Token+"/messages/@original", interactionRouteLabel, edit, nil); err != nil {
+		if err := a.api.do(ctx, http.MethodPatch, "/webhooks/"+a.cfg.AppID+"/"+url.PathEscape(i.Token)+"/messages/@original", interactionRouteLabel, edit, nil); err != nil {
 			a.log.Warn("discord: follow up /ask", "interaction", i.ID, "err", err)
 		}
 	}
@@ -385,7 +388,7 @@ func (a *Adapter) respond(ctx context.Context, i interactionPayload, kind int, d
 	if data != nil {
 		body["data"] = data
 	}
-	if err := a.api.do(ctx, http.MethodPost, "/interactions/"+i.ID+"/"+i.Token+"/callback", interactionRouteLabel, body, nil); err != nil {
+	if err := a.api.do(ctx, http.MethodPost, "/interactions/"+i.ID+"/"+url.PathEscape(i.Token)+"/callback", interactionRouteLabel, body, nil); err != nil {
 		a.log.Error("discord: interaction response", "interaction", i.ID, "type", kind, "err", err)
 		return false
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -279,10 +280,10 @@ func (a *Adapter) followUp(ctx context.Context, p *interaction, msgs []messagePa
 		a.mu.Unlock()
 		var err error
 		if edit {
-			err = a.api.do(ctx, http.MethodPatch, "/webhooks/"+a.cfg.AppID+"/"+p.token+"/messages/@original", interactionRouteLabel, messageBody(m), &msg)
+			err = a.api.do(ctx, http.MethodPatch, "/webhooks/"+a.cfg.AppID+"/"+url.PathEscape(p.token)+"/messages/@original", interactionRouteLabel, messageBody(m), &msg)
 		} else {
 			m.Flags = flagEphemeral
-			err = a.api.do(ctx, http.MethodPost, "/webhooks/"+a.cfg.AppID+"/"+p.token+"?wait=true", interactionRouteLabel, messageBody(m), &msg)
+			err = a.api.do(ctx, http.MethodPost, "/webhooks/"+a.cfg.AppID+"/"+url.PathEscape(p.token)+"?wait=true", interactionRouteLabel, messageBody(m), &msg)
 		}
 		if err != nil {
 			if edit {
