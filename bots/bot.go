@@ -267,8 +267,8 @@ func (b *Bot) requests(q core.Question, asker core.Person, experts []core.Person
 				Kind: ActionForm, ID: "answer:" + id, Label: word(lang, msgAnswerButton), Command: "answer " + id,
 				FormTitle: word(lang, msgAnswerButton) + " (" + id + ")", FormLabel: word(lang, msgYourAnswer),
 			},
-			{Kind: ActionCommand, ID: "pass:" + id, Label: word(lang, msgPassButton), Command: "pass " + id},
-			{Kind: ActionCommand, ID: "snooze:" + id, Label: word(lang, msgSnoozeButton), Command: "snooze " + id},
+			{Kind: ActionCommand, ID: "pass:" + id, Label: word(lang, msgPassButton), Command: "pass " + id, Reaction: ReactPass},
+			{Kind: ActionCommand, ID: "snooze:" + id, Label: word(lang, msgSnoozeButton), Command: "snooze " + id, Reaction: ReactSnooze},
 		}
 		out = append(out, Outgoing{To: DirectTo(e.Identity), Message: m, Key: keyOf(e)})
 	}
@@ -425,7 +425,7 @@ func (b *Bot) answer(ctx context.Context, r *Request) ([]Outgoing, error) {
 	aid := strconv.FormatInt(int64(res.Answer.ID), 10)
 	relay.Break()
 	relay.Spans = append(relay.Spans, say(askerLang, msgAcceptHint, b.cmd("accept "+aid)).Spans...)
-	relay.Actions = []Action{{Kind: ActionCommand, ID: "accept:" + aid, Label: word(askerLang, msgAcceptButton), Command: "accept " + aid}}
+	relay.Actions = []Action{{Kind: ActionCommand, ID: "accept:" + aid, Label: word(askerLang, msgAcceptButton), Command: "accept " + aid, Reaction: ReactAccept}}
 	return []Outgoing{
 		{To: OriginOf(res.Question.Origin, asker.Identity), Message: relay, Key: eventKey(ev, "relay")},
 		{

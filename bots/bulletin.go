@@ -622,7 +622,7 @@ func (b *Bot) offerCard(lang string, o core.Offer) *Card {
 
 func (b *Bot) offerActions(lang string, o core.Offer) []Action {
 	id := strconv.FormatInt(int64(o.ID), 10)
-	return []Action{{Kind: ActionCommand, ID: "save:" + id, Label: word(lang, msgSaveButton), Command: "save " + id}}
+	return []Action{{Kind: ActionCommand, ID: "save:" + id, Label: word(lang, msgSaveButton), Command: "save " + id, Reaction: ReactSave}}
 }
 
 // eventCard is the card of an event.
@@ -652,8 +652,8 @@ func (b *Bot) eventCard(lang string, e core.Event, counts core.RSVPCounts) *Card
 func (b *Bot) eventActions(lang string, e core.Event) []Action {
 	id := strconv.FormatInt(int64(e.ID), 10)
 	return []Action{
-		{Kind: ActionCommand, ID: "going:" + id, Label: word(lang, msgGoingButton), Command: "rsvp " + id + " going"},
-		{Kind: ActionCommand, ID: "maybe:" + id, Label: word(lang, msgMaybeButton), Command: "rsvp " + id + " maybe"},
+		{Kind: ActionCommand, ID: "going:" + id, Label: word(lang, msgGoingButton), Command: "rsvp " + id + " going", Reaction: ReactGoing},
+		{Kind: ActionCommand, ID: "maybe:" + id, Label: word(lang, msgMaybeButton), Command: "rsvp " + id + " maybe", Reaction: ReactMaybe},
 	}
 }
 

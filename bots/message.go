@@ -153,6 +153,11 @@ type Action struct {
 	// an ActionForm opens instead of one text; the answers make the whole
 	// command (Form.CommandText).
 	Form string `json:",omitempty"`
+	// Reaction, when set on an ActionCommand, is an emoji that does what
+	// the button does, on platforms where people react to messages rather
+	// than press buttons (Matrix: ReactingSender): the adapter adds it
+	// under the message, and a person's reaction with it runs Command.
+	Reaction string `json:",omitempty"`
 }
 
 // Text appends plain text.
@@ -258,6 +263,13 @@ type Event struct {
 	// server (guild) id, empty in a Discord DM; the Matrix homeserver name
 	// comes from the sender's id and needs no tenant.
 	Tenant string `json:",omitempty"`
+	// ReactionTo, for a reaction, is the platform's id of the message
+	// reacted to, and Reaction the emoji; Text is then empty. The pipeline
+	// turns a reaction to a message the bot sent with that emoji among its
+	// actions (Action.Reaction) into the action's command, as if the
+	// person had pressed the button, and drops any other reaction.
+	ReactionTo string `json:",omitempty"`
+	Reaction   string `json:",omitempty"`
 }
 
 // ThreadRoot returns the id of the thread a reply to the event belongs in.

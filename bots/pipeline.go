@@ -89,7 +89,11 @@ type Pipeline struct {
 	idempotent map[core.Platform]bool
 	// checking holds the platforms whose senders can look a message up by
 	// its key (CheckingSender): their sends are recorded as begun.
-	checking  map[core.Platform]bool
+	checking map[core.Platform]bool
+	// reacting holds the platforms whose senders offer actions as
+	// reactions (ReactingSender): the reactions of their messages are
+	// recorded when the messages are marked sent.
+	reacting  map[core.Platform]bool
 	platforms []core.Platform
 	clock     core.Clock
 	cfg       PipelineConfig
@@ -152,7 +156,7 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 		obs = NopObserver{}
 	}
 	p := &Pipeline{queue: queue, bot: bot, senders: map[core.Platform]Sender{}, idempotent: map[core.Platform]bool{}, checking: map[core.Platform]bool{},
-		clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1),
+		reacting: map[core.Platform]bool{}, clock: clock, cfg: cfg, log: log, fail: fail, obs: obs, wake: make(chan struct{}, 1),
 		lastClaim: clock.Now()}
 	for _, s := range senders {
 		if _, dup := p.senders[s.Platform()]; dup {
@@ -164,6 +168,9 @@ func NewPipeline(queue Queue, bot *Bot, senders []Sender, clock core.Clock, cfg 
 			p.idempotent[s.Platform()] = true
 		} else if _, ok := s.(CheckingSender); ok {
 			p.checking[s.Platform()] = true
+		}
+		if r, ok := s.(ReactingSender); ok && r.Reactions() {
+			p.reacting[s.Platform()] = true
 		}
 	}
 	return p, nil
@@ -675,7 +682,34 @@ func (p *Pipeline) takeHanded(limit int) []OutboxItem {
 func (p *Pipeline) eventUnit(ctx context.Context, q Queue, bot *Bot, item InboxItem, claimed *[]handed) error {
 	return p.unit(ctx, q,
 		func() error { return q.FinishEvent(ctx, item.ID, p.cfg.Owner, p.clock.Now()) },
-		func() ([]Outgoing, error) { return bot.Handle(ctx, item.Event) }, claimed)
+		func() ([]Outgoing, error) {
+			ev, ok, err := p.reaction(ctx, q, item.Event)
+			if err != nil || !ok {
+				return nil, err
+			}
+			return bot.Handle(ctx, ev)
+		}, claimed)
+}
+
+// reaction turns a reaction (Event.ReactionTo) into the command it stands
+// for, recorded when the message reacted to was sent, as a button press
+// would: in a direct message to the bot. ok is false for a reaction that
+// stands for nothing (another emoji, or a message that is not the bot's),
+// which is dropped. Other events are returned as they are.
+func (p *Pipeline) reaction(ctx context.Context, q Queue, ev Event) (Event, bool, error) {
+	if ev.ReactionTo == "" {
+		return ev, true, nil
+	}
+	key := NormalizeReaction(ev.Reaction)
+	if !actionReactions[key] {
+		return ev, false, nil
+	}
+	command, err := q.ReactionCommand(ctx, ev.Platform, ev.ReactionTo, key)
+	if err != nil || command == "" {
+		return ev, false, err
+	}
+	ev.Text, ev.DM = p.bot.cfg.Prefix+command, true
+	return ev, true, nil
 }
 
 // writeDeferrer is a queue transaction that can keep the rows it writes
@@ -932,5 +966,9 @@ func (p *Pipeline) send(ctx context.Context, item OutboxItem) (SentMessage, bool
 	if err := p.failpoint(StepSent); err != nil {
 		return SentMessage{}, false, err
 	}
-	return SentMessage{ID: item.ID, MessageID: sent.MessageID, Scrub: o.Scrub}, true, nil
+	s := SentMessage{ID: item.ID, MessageID: sent.MessageID, Scrub: o.Scrub}
+	if p.reacting[o.To.Platform] && sent.MessageID != "" {
+		s.Reactions, s.Platform = ReactionsOf(o.Message), o.To.Platform
+	}
+	return s, true, nil
 }

@@ -36,6 +36,11 @@ type SentMessage struct {
 	MessageID string
 	// Scrub erases the message's content once marked sent (Outgoing.Scrub).
 	Scrub bool
+	// Reactions are the reactions the message offers on a ReactingSender's
+	// platform (ReactionsOf), Platform, stored with the mark so that a
+	// reaction to the message finds its command (Queue.ReactionCommand).
+	Reactions []Reaction    `json:",omitempty"`
+	Platform  core.Platform `json:",omitempty"`
 }
 
 // Queue is the durable storage of a Pipeline: the inbox of events and the
@@ -97,6 +102,10 @@ type Queue interface {
 	// (OutboxItem.InDoubt) when inDoubt is set, and is no longer in doubt
 	// otherwise.
 	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string, inDoubt bool) error
+	// ReactionCommand returns the command that the reaction key (normalised)
+	// to the message messageID runs, as recorded when the message was
+	// marked sent (SentMessage.Reactions); "" when there is none.
+	ReactionCommand(ctx context.Context, platform core.Platform, messageID, key string) (string, error)
 	// ClaimJobs leases up to limit pending jobs that are due, oldest first.
 	ClaimJobs(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]core.Job, error)
 	// FinishJob marks a claimed job done; like FinishEvent, it fails with
@@ -107,6 +116,8 @@ type Queue interface {
 
 	// Purge deletes the events handled, messages sent and jobs done before
 	// before, and reports how many rows went. Pending and failed rows stay.
+	// The reactions of sent messages are kept ReactionsKept longer: an
+	// event's card is answered until the event.
 	Purge(ctx context.Context, before time.Time) (int64, error)
 
 	// Backlog counts the pending events and messages.

@@ -393,6 +393,9 @@ func (s *Store) MarkAllSent(ctx context.Context, sent []bots.SentMessage, now ti
 	for len(sent) > 0 {
 		chunk := sent[:min(len(sent), 500)]
 		sent = sent[len(chunk):]
+		if err := s.putReactions(ctx, chunk, now); err != nil {
+			return err
+		}
 		var query strings.Builder
 		query.WriteString("UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, message_id = CASE id")
 		args := make([]any, 0, 1+3*len(chunk))
@@ -420,6 +423,47 @@ func (s *Store) MarkAllSent(ctx context.Context, sent []bots.SentMessage, now ti
 	return nil
 }
 
+// putReactions records the reactions the sent messages offer, before they
+// are marked: should the mark not happen, the message is sent again under
+// the same id on the platforms that offer reactions (Matrix), and its
+// reactions are found recorded already.
+func (s *Store) putReactions(ctx context.Context, sent []bots.SentMessage, now time.Time) error {
+	var query strings.Builder
+	var args []any
+	for _, m := range sent {
+		for _, r := range m.Reactions {
+			if len(args) == 0 {
+				query.WriteString("INSERT INTO reactions (platform, message_id, reaction, command, created_at) VALUES ")
+			} else {
+				query.WriteString(", ")
+			}
+			query.WriteString("(?, ?, ?, ?, ?)")
+			args = append(args, m.Platform, m.MessageID, r.Key, r.Command, ts(now))
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	query.WriteString(" ON CONFLICT (platform, message_id, reaction) DO NOTHING")
+	if _, err := s.exec(ctx, query.String(), args...); err != nil {
+		return fmt.Errorf("sqlstore: record the reactions of %d messages: %w", len(sent), err)
+	}
+	return nil
+}
+
+// ReactionCommand implements bots.Queue.
+func (s *Store) ReactionCommand(ctx context.Context, platform core.Platform, messageID, key string) (string, error) {
+	var commands []string
+	if err := s.selectAll(ctx, &commands, "SELECT command FROM reactions WHERE platform = ? AND message_id = ? AND reaction = ?",
+		string(platform), messageID, key); err != nil {
+		return "", fmt.Errorf("sqlstore: reaction %q to %s: %w", key, messageID, err)
+	}
+	if len(commands) == 0 {
+		return "", nil
+	}
+	return commands[0], nil
+}
+
 // MarkSentAndDoubt implements bots.Queue: one message sent and the next in
 // doubt take one statement.
 func (s *Store) MarkSentAndDoubt(ctx context.Context, sent []bots.SentMessage, doubt int64, now time.Time) error {
@@ -436,6 +480,9 @@ func (s *Store) MarkSentAndDoubt(ctx context.Context, sent []bots.SentMessage, d
 		return nil
 	}
 	m := sent[0]
+	if err := s.putReactions(ctx, sent, now); err != nil {
+		return err
+	}
 	if _, err := s.exec(ctx, `UPDATE outbox SET
 		state = CASE WHEN id = ? THEN 'sent' ELSE state END,
 		sent_at = CASE WHEN id = ? THEN ? ELSE sent_at END,
@@ -538,8 +585,13 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 		"DELETE FROM inbox WHERE state = 'done' AND done_at < ?",
 		"DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?",
 		"DELETE FROM jobs WHERE state = 'done' AND done_at < ?",
+		"DELETE FROM reactions WHERE created_at < ?",
 	} {
-		res, err := s.exec(ctx, q, ts(before))
+		at := before
+		if strings.Contains(q, "reactions") {
+			at = before.Add(-bots.ReactionsKept)
+		}
+		res, err := s.exec(ctx, q, ts(at))
 		if err != nil {
 			return total, fmt.Errorf("sqlstore: purge: %w", err)
 		}
