@@ -189,6 +189,10 @@ func (a *Adapter) Platform() core.Platform { return Platform }
 // (or the adapter's own record of sent keys) shows it once.
 func (a *Adapter) IdempotentSends() bool { return true }
 
+// Reactions implements bots.ReactingSender: Matrix has no buttons, so the
+// actions that carry an emoji are offered as reactions under the message.
+func (a *Adapter) Reactions() bool { return true }
+
 var _ bots.IdempotentSender = (*Adapter)(nil)
 
 // UserID returns the bot's Matrix user id. It waits until Run has logged in.

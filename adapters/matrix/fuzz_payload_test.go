@@ -81,6 +81,8 @@ func fuzzAdapter(tb testing.TB) *Adapter {
 // the bot (pill and m.mentions), replies with a fallback, in a thread, an
 // edit, a notice, formatted bodies, a direct message, the bot's own.
 var fuzzEvents = []string{
+	`{"type":"m.reaction","sender":"` + string(fuzzAlice) + `","event_id":"$r1","room_id":"` + string(fuzzRoom) + `","content":{"m.relates_to":{"rel_type":"m.annotation","event_id":"$card","key":"👍️"}}}`,
+	`{"type":"m.reaction","sender":"` + string(fuzzAlice) + `","event_id":"$r2","room_id":"` + string(fuzzDMRoom) + `","content":{"m.relates_to":{"rel_type":"m.annotation","event_id":"$q1","key":"😄"}}}`,
 	`{"type":"m.room.message","sender":"` + string(fuzzAlice) + `","event_id":"$a1","room_id":"` + string(fuzzRoom) + `","origin_server_ts":1,"content":{"msgtype":"m.text","body":"bonjour"}}`,
 	`{"type":"m.room.message","sender":"` + string(fuzzAlice) + `","event_id":"$a2","room_id":"` + string(fuzzRoom) + `","content":{"msgtype":"m.text","body":"entraide: ask Quel délai ?","format":"org.matrix.custom.html","formatted_body":"<a href=\"https://matrix.to/#/@entraide:agent.tchap.gouv.fr\">entraide</a>: ask Quel délai ?","m.mentions":{"user_ids":["` + string(fuzzBot) + `"]}}}`,
 	`{"type":"m.room.message","sender":"@carol:example.org","event_id":"$a3","room_id":"` + string(fuzzRoom) + `","content":{"msgtype":"m.text","body":"> <@entraide:agent.tchap.gouv.fr> Question n°1\n>\n> suite\n\n!answer 1 Partez du modèle.","m.relates_to":{"m.in_reply_to":{"event_id":"$q1"}},"m.mentions":{"user_ids":["` + string(fuzzBot) + `"]}}}`,
@@ -95,9 +97,11 @@ var fuzzEvents = []string{
 }
 
 // FuzzMatrixEvent converts any timeline event into a bots.Event, as the
-// adapter does for each event of a /sync batch. An event taken is a text
-// message that is not an edit, and gives an Event with its id, sender and
-// room, Matrix as its platform, the tenants of its sender (names separated
+// adapter does for each event of a /sync batch. An event taken is a
+// reaction with an emoji that stands for a button, which gives a reaction
+// to the event it annotates, in a direct message (in its room when that is
+// the bot's direct room), or a text message that is not an edit, which
+// gives an Event with its id, sender and room, Matrix as its platform, the tenants of its sender (names separated
 // by single spaces, no other blank), and a text no larger than the event
 // could carry (a JSON string grows threefold at most when decoded, an
 // invalid byte becoming U+FFFD; the prefix and "ask " add a few bytes);
@@ -123,6 +127,23 @@ func FuzzMatrixEvent(f *testing.F) {
 				t.Fatalf("event refused but converted: %+v", ev)
 			}
 			return
+		}
+		if evt.Type == event.EventReaction {
+			rel := evt.Content.AsReaction().RelatesTo
+			wantRoom := ""
+			if evt.RoomID == fuzzDMRoom {
+				wantRoom = string(fuzzDMRoom)
+			}
+			if rel.Type != event.RelAnnotation || ev.ReactionTo == "" || ev.ReactionTo != string(rel.EventID) || !bots.IsActionReaction(ev.Reaction) ||
+				ev.Reaction != bots.NormalizeReaction(rel.Key) || !ev.DM || ev.Room != wantRoom || ev.Text != "" || ev.ID != string(evt.ID) ||
+				ev.Sender.User != string(evt.Sender) || evt.Sender == fuzzBot {
+				t.Fatalf("reaction %+v taken as %+v", rel, ev)
+			}
+			checkTenants(t, string(evt.Sender), ev.Tenant)
+			return
+		}
+		if ev.ReactionTo != "" || ev.Reaction != "" {
+			t.Fatalf("a message taken as a reaction: %+v", ev)
 		}
 		msg := evt.Content.AsMessage()
 		if evt.Type != event.EventMessage || msg.MsgType != event.MsgText || msg.RelatesTo.GetReplaceID() != "" || evt.Sender == fuzzBot {

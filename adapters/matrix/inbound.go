@@ -266,16 +266,21 @@ func (a *Adapter) handleEvent(ctx context.Context, evt *event.Event) (*pendingEv
 	return nil, nil
 }
 
-// toEvent turns a text message into a bots.Event; ok is false for anything
-// else (notices, edits, media, state, an event without id or sender).
+// toEvent turns a text message, or a reaction with an emoji that stands for
+// a button (bots.IsActionReaction), into a bots.Event; ok is false for
+// anything else (notices, edits, media, state, other reactions, an event
+// without id or sender).
 func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bool) {
-	if evt.Type != event.EventMessage || evt.ID == "" || evt.Sender == "" || evt.Sender == a.cli.UserID {
+	if evt.Type != event.EventMessage && evt.Type != event.EventReaction || evt.ID == "" || evt.Sender == "" || evt.Sender == a.cli.UserID {
 		return bots.Event{}, false
 	}
 	if evt.Content.Parsed == nil {
 		if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
 			return bots.Event{}, false
 		}
+	}
+	if evt.Type == event.EventReaction {
+		return a.reactionEvent(ctx, evt)
 	}
 	msg := evt.Content.AsMessage()
 	if msg.MsgType != event.MsgText || (msg.RelatesTo != nil && msg.RelatesTo.Type == event.RelReplace) {
@@ -308,13 +313,43 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 		Text:     text,
 		Tenant:   Tenants(string(evt.Sender)),
 	}
-	if m, err := a.state.TryGetMember(ctx, evt.RoomID, evt.Sender); err == nil && m != nil {
-		ev.SenderName = m.Displayname
-	}
-	if ev.SenderName == "" {
-		ev.SenderName, _, _ = ParseTchapID(string(evt.Sender))
-	}
+	ev.SenderName = a.senderName(ctx, evt)
 	return ev, true
+}
+
+// reactionEvent turns an m.reaction into a bots.Event when its emoji stands
+// for a button: the pipeline runs the command recorded with the message
+// reacted to, and answers in a direct message, as for a button press.
+// Taking a reaction back (its redaction) undoes nothing.
+func (a *Adapter) reactionEvent(ctx context.Context, evt *event.Event) (bots.Event, bool) {
+	rel := evt.Content.AsReaction().RelatesTo
+	if rel.Type != event.RelAnnotation || rel.EventID == "" || !bots.IsActionReaction(rel.Key) {
+		return bots.Event{}, false
+	}
+	ev := bots.Event{
+		ID:         string(evt.ID),
+		Platform:   Platform,
+		DM:         true,
+		Sender:     core.Identity{Platform: Platform, User: string(evt.Sender)},
+		Tenant:     Tenants(string(evt.Sender)),
+		ReactionTo: string(rel.EventID),
+		Reaction:   bots.NormalizeReaction(rel.Key),
+	}
+	if a.isDirect(evt.RoomID) {
+		ev.Room = string(evt.RoomID)
+	}
+	ev.SenderName = a.senderName(ctx, evt)
+	return ev, true
+}
+
+// senderName is the display name of evt's sender in its room, or the name
+// their Tchap id gives.
+func (a *Adapter) senderName(ctx context.Context, evt *event.Event) string {
+	if m, err := a.state.TryGetMember(ctx, evt.RoomID, evt.Sender); err == nil && m != nil && m.Displayname != "" {
+		return m.Displayname
+	}
+	name, _, _ := ParseTchapID(string(evt.Sender))
+	return name
 }
 
 // Tenants names what an account belongs to, as access rules match it: its

@@ -360,6 +360,57 @@ func TestMatrixSendIdempotent(t *testing.T) {
 	}
 }
 
+// TestMatrixReactions: a message whose buttons carry emoji is sent with
+// the bot's own reactions under it, once however often it is sent; a
+// person's reaction with one of those emoji reaches the inbox as a
+// reaction to that message (in a direct message to the bot, as a button
+// press would be), and a reaction with another emoji does not.
+func TestMatrixReactions(t *testing.T) {
+	hs := matrixtest.Homeserver(t)
+	human := matrixtest.Register(t, hs, "fanny")
+	inbox := newRecorder()
+	b := startBot(t, matrixtest.BotConfig(t, hs, matrix.EncryptionOff), sqlstoretest.SQLite(t), inbox)
+	ctx := context.Background()
+	room := roomWithBot(t, human, b.UserID())
+	m := *new(bots.Message).Text("Atelier jeudi 14 h")
+	m.Actions = []bots.Action{
+		{Kind: bots.ActionCommand, ID: "going:1", Label: "J'y vais", Command: "rsvp 1 going", Reaction: bots.ReactGoing},
+		{Kind: bots.ActionCommand, ID: "maybe:1", Label: "Peut-être", Command: "rsvp 1 maybe", Reaction: bots.ReactMaybe},
+		{Kind: bots.ActionCommand, ID: "save:1", Label: "Garder", Command: "save 1"},
+	}
+	out := bots.Outgoing{To: bots.Destination{Platform: matrix.Platform, Room: string(room)}, Message: m, Key: "e1/card"}
+	sent, err := b.Send(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := id.EventID(sent.MessageID)
+	for _, key := range []string{bots.ReactGoing, bots.ReactMaybe} {
+		human.WaitEvent(t, room, 0, matrixtest.And(matrixtest.SentBy(b.UserID()), matrixtest.IsReaction(card, key)))
+	}
+	if again, err := b.Send(ctx, out); err != nil || again != sent {
+		t.Fatalf("sent again: %v %v, want %v", again, err, sent)
+	}
+	mine := func(evt *event.Event) bool { return evt.Sender == b.UserID() && evt.Type == event.EventReaction }
+	if n := human.Count(t, room, mine); n != 2 {
+		t.Errorf("%d reactions of the bot in the room, want 2 (👍 and 🤔, once each)", n)
+	}
+
+	human.React(t, room, card, "😄")
+	going := human.React(t, room, card, bots.ReactGoing+"\uFE0F")
+	ev := inbox.wait(t, "the reaction", func(ev bots.Event) bool { return ev.ID == string(going) })
+	if ev.ReactionTo != string(card) || ev.Reaction != bots.ReactGoing || !ev.DM || ev.Room != "" || ev.Text != "" ||
+		ev.Sender.User != string(human.ID()) {
+		t.Errorf("delivered %+v, want a reaction 👍 to %s by %s in a direct message", ev, card, human.ID())
+	}
+	inbox.mu.Lock()
+	defer inbox.mu.Unlock()
+	for _, ev := range inbox.events { // 😄 came first: it would be here
+		if ev.Reaction != "" && ev.Reaction != bots.ReactGoing {
+			t.Errorf("the reaction %q, which stands for no button, was delivered", ev.Reaction)
+		}
+	}
+}
+
 // TestMatrixEncryptedWithoutCrypto: an adapter without encryption tells an
 // encrypted room once that it cannot read it, and refuses to send there in
 // clear text.

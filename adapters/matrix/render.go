@@ -18,7 +18,8 @@ import (
 // relayed text never notifies anyone). A Card follows the spans as an HTML
 // block (see cardHTML), its texts cut so the event stays under Matrix's
 // size limit. Actions are left out: Matrix has no buttons, and the text
-// already says which command to type.
+// already says which command to type; those that carry an emoji are
+// offered as reactions under the message (Adapter.Send).
 func Render(m bots.Message) *event.MessageEventContent {
 	spans, mentions := renderSpans(m.Spans)
 	if m.Card == nil {

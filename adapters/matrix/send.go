@@ -67,6 +67,9 @@ func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) 
 			return bots.Sent{}, err
 		}
 		first = eventID
+		if err := a.react(ctx, o, roomOf, eventID); err != nil {
+			return bots.Sent{}, err
+		}
 	}
 	if file != nil {
 		eventID, err := a.sendOnce(ctx, "file:", o.Key, roomOf, func(room id.RoomID) (id.EventID, error) {
@@ -80,6 +83,37 @@ func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) 
 		}
 	}
 	return bots.Sent{MessageID: string(first)}, nil
+}
+
+// react adds under the message eventID the reactions that stand for its
+// buttons (bots.ReactionsOf), so that people only have to click them. Each
+// has a transaction id derived from the message key: when a failed reaction
+// makes the whole message be sent again, the message is found recorded
+// (sendOnce) and the reactions already added are recognised by the
+// homeserver. A homeserver that refuses reactions outright (power levels)
+// leaves the message without them: people can still add them, or type the
+// commands the text gives.
+func (a *Adapter) react(ctx context.Context, o bots.Outgoing, roomOf func() (id.RoomID, error), eventID id.EventID) error {
+	reactions := bots.ReactionsOf(o.Message)
+	if len(reactions) == 0 {
+		return nil
+	}
+	room, err := roomOf()
+	if err != nil {
+		return err
+	}
+	for i, r := range reactions {
+		content := &event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: eventID, Key: r.Key}}
+		_, err := a.sendEvent(ctx, room, event.EventReaction, content, TxnID(o.Key)+".r"+strconv.Itoa(i))
+		if errors.Is(err, bots.ErrUndeliverable) {
+			a.log.Warn("matrix: reaction refused", "room", room, "key", o.Key, "reaction", r.Key, "err", err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sendOnce returns the event recorded under record+key when there is one;
@@ -153,8 +187,13 @@ func inThread(content *event.MessageEventContent, to bots.Destination) {
 // sendContent sends an m.room.message, encrypted when the room is and the
 // adapter can, with the transaction id txnID (TxnID of the message key).
 func (a *Adapter) sendContent(ctx context.Context, room id.RoomID, content *event.MessageEventContent, txnID string) (id.EventID, error) {
-	var payload any = content
-	t := event.EventMessage
+	return a.sendEvent(ctx, room, event.EventMessage, content, txnID)
+}
+
+// sendEvent sends an event of type t, encrypted when the room is and the
+// adapter can, with the transaction id txnID.
+func (a *Adapter) sendEvent(ctx context.Context, room id.RoomID, t event.Type, content any, txnID string) (id.EventID, error) {
+	payload := content
 	if a.crypto != nil {
 		encrypted, err := a.state.IsEncrypted(ctx, room)
 		if err != nil {

@@ -311,3 +311,28 @@ func or(timeout time.Duration) time.Duration {
 	}
 	return timeout
 }
+
+// React adds the reaction key to the event target of room, as Element does
+// (an m.reaction annotation), and returns the reaction's id.
+func (u *User) React(tb testing.TB, room id.RoomID, target id.EventID, key string) id.EventID {
+	tb.Helper()
+	c, cancel := requestCtx()
+	defer cancel()
+	content := &event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: target, Key: key}}
+	resp, err := u.Client.SendMessageEvent(c, room, event.EventReaction, content)
+	if err != nil {
+		u.fatalf(tb, "react in %s: %v", room, err)
+	}
+	return resp.EventID
+}
+
+// IsReaction matches the reactions key to target.
+func IsReaction(target id.EventID, key string) Match {
+	return func(evt *event.Event) bool {
+		if evt.Type != event.EventReaction {
+			return false
+		}
+		rel := evt.Content.AsReaction().RelatesTo
+		return rel.Type == event.RelAnnotation && rel.EventID == target && rel.Key == key
+	}
+}
