@@ -97,6 +97,12 @@ type Adapter struct {
 	// the sync position: filling a gap stops there.
 	lastSeen map[id.RoomID]id.EventID
 	warned   map[string]bool // undecryptable notices already sent
+	// doubt holds the transaction ids whose last send got no clear answer
+	// (a cut connection, a server error), with when that send began: the
+	// homeserver may have taken the event, and a homeserver that restarted
+	// since has forgotten the transaction id (Dendrite keeps them in
+	// memory), so the event is looked for before it is sent again.
+	doubt map[string]time.Time
 
 	// Timings, shortened by tests.
 	syncTimeout time.Duration
@@ -158,7 +164,7 @@ func New(cfg Config, inbox bots.Inbox, store Checkpointer, db *sql.DB, log *slog
 		cli: cli, syncer: inner, state: state,
 		ready:  make(chan struct{}),
 		direct: map[id.UserID][]id.RoomID{},
-		warned: map[string]bool{},
+		warned: map[string]bool{}, doubt: map[string]time.Time{},
 
 		lastSeen: map[id.RoomID]id.EventID{},
 

@@ -114,6 +114,8 @@ func TestSendErrors(t *testing.T) {
 		}
 		w.WriteHeader(reply.status)
 		fmt.Fprint(w, reply.body)
+	}, messages: func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"chunk":[],"start":"t1"}`) // the sends in doubt took no event
 	}}
 	a, _ := runFake(t, f, bots.InboxFunc(func(context.Context, bots.Event) error { return nil }))
 	ctx := context.Background()
@@ -165,6 +167,82 @@ func TestSendErrors(t *testing.T) {
 	}
 	if len(reply.txnSeen) != 5 {
 		t.Errorf("%d send requests, want 5", len(reply.txnSeen))
+	}
+}
+
+// TestSendInDoubtIsLookedFor: a send that got no clear answer (a server
+// error, a cut connection) may have been taken by a homeserver that then
+// forgot its transaction id (Dendrite across a restart): the next send of
+// that message looks for the event first, by the transaction id written in
+// its content, and returns it instead of sending a second one. A send
+// refused outright (4xx) is not looked for, and a lookup that finds nothing
+// sends the message.
+func TestSendInDoubtIsLookedFor(t *testing.T) {
+	var hs struct {
+		sync.Mutex
+		stored       []map[string]any // the room's events, oldest first
+		sends, looks int
+		status       int  // the answer to the next send
+		take         bool // whether the homeserver takes it all the same
+	}
+	f := &fakeHomeserver{send: func(w http.ResponseWriter, r *http.Request) {
+		hs.Lock()
+		defer hs.Unlock()
+		hs.sends++
+		var content map[string]any
+		json.NewDecoder(r.Body).Decode(&content)
+		id := fmt.Sprintf("$e%d", len(hs.stored)+1)
+		if hs.take || hs.status == 200 {
+			hs.stored = append(hs.stored, map[string]any{"type": "m.room.message", "event_id": id, "sender": "@bot:fake",
+				"origin_server_ts": time.Now().UnixMilli(), "content": content})
+		}
+		w.WriteHeader(hs.status)
+		if hs.status == 200 {
+			fmt.Fprintf(w, `{"event_id":%q}`, id)
+			return
+		}
+		fmt.Fprint(w, `{"errcode":"M_UNKNOWN","error":"no"}`)
+	}, messages: func(w http.ResponseWriter, r *http.Request) {
+		hs.Lock()
+		defer hs.Unlock()
+		hs.looks++
+		chunk := slices.Clone(hs.stored)
+		slices.Reverse(chunk)
+		json.NewEncoder(w).Encode(map[string]any{"chunk": chunk, "start": "t1"})
+	}}
+	a, _ := runFake(t, f, bots.InboxFunc(func(context.Context, bots.Event) error { return nil }))
+	ctx := context.Background()
+	send := func(key string, status int, take bool) (bots.Sent, error) {
+		hs.Lock()
+		hs.status, hs.take = status, take
+		hs.Unlock()
+		return a.Send(ctx, bots.Outgoing{To: bots.Destination{Platform: Platform, Room: "!r:fake"}, Message: *new(bots.Message).Text("réponse " + key), Key: key})
+	}
+	counts := func() (int, int, int) {
+		hs.Lock()
+		defer hs.Unlock()
+		return hs.sends, hs.looks, len(hs.stored)
+	}
+
+	// Taken, but the answer was a 502: found, not sent again.
+	if _, err := send("k1", 502, true); err == nil {
+		t.Fatal("a 502 reported no error")
+	}
+	sent, err := send("k1", 200, false)
+	if sends, looks, stored := counts(); err != nil || sent.MessageID != "$e1" || sends != 1 || looks != 1 || stored != 1 {
+		t.Fatalf("after a 502 that took the event: %v %v, %d sends, %d lookups, %d events; want $e1 found by one lookup, one send", sent, err, sends, looks, stored)
+	}
+	// Not taken (a 503 before the event was stored): looked for, then sent.
+	send("k2", 503, false)
+	sent, err = send("k2", 200, false)
+	if sends, looks, stored := counts(); err != nil || sent.MessageID != "$e2" || sends != 3 || looks != 2 || stored != 2 {
+		t.Fatalf("after a 503 that took nothing: %v %v, %d sends, %d lookups, %d events", sent, err, sends, looks, stored)
+	}
+	// Refused outright: no lookup.
+	send("k3", 400, false)
+	sent, err = send("k3", 200, false)
+	if sends, looks, stored := counts(); err != nil || sent.MessageID != "$e3" || sends != 5 || looks != 2 || stored != 3 {
+		t.Fatalf("after a 400: %v %v, %d sends, %d lookups, %d events", sent, err, sends, looks, stored)
 	}
 }
 

@@ -131,7 +131,7 @@ func TestSendFile(t *testing.T) {
 	if got[1].contentType != "application/json" || !bytes.Equal(got[1].body, data) {
 		t.Errorf("upload %q %q, want the JSON", got[1].contentType, got[1].body)
 	}
-	want := `{"body":"mes_données.json","filename":"mes_données.json","info":{"mimetype":"application/json","size":38},` +
+	want := `{"body":"mes_données.json","filename":"mes_données.json","fr.entraide.txn":"export.2F1.file","info":{"mimetype":"application/json","size":38},` +
 		`"m.mentions":{},"m.relates_to":{"event_id":"$root","is_falling_back":true,"m.in_reply_to":{"event_id":"$root"},"rel_type":"m.thread"},` +
 		`"msgtype":"m.file","url":"mxc://fake/up2"}`
 	var fileEvent map[string]any

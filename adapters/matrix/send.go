@@ -190,28 +190,111 @@ func (a *Adapter) sendContent(ctx context.Context, room id.RoomID, content *even
 	return a.sendEvent(ctx, room, event.EventMessage, content, txnID)
 }
 
+// TxnField is the content field in which the adapter writes each event's
+// transaction id, so that it can find an event it sent without an answer
+// (Adapter.findInDoubt): homeservers show the transaction id only to the
+// session that sent the event, and not in /messages.
+const TxnField = "fr.entraide.txn"
+
 // sendEvent sends an event of type t, encrypted when the room is and the
-// adapter can, with the transaction id txnID.
+// adapter can, with the transaction id txnID, also written in the content
+// (TxnField). When an earlier send with that id got no clear answer, the
+// room is first searched for the event (findInDoubt), and that event is
+// returned if found.
 func (a *Adapter) sendEvent(ctx context.Context, room id.RoomID, t event.Type, content any, txnID string) (id.EventID, error) {
-	payload := content
+	if found, err := a.findInDoubt(ctx, room, txnID); err != nil || found != "" {
+		return found, err
+	}
+	var payload any = &event.Content{Parsed: content, Raw: map[string]any{TxnField: txnID}}
 	if a.crypto != nil {
 		encrypted, err := a.state.IsEncrypted(ctx, room)
 		if err != nil {
 			return "", fmt.Errorf("matrix: send to %s: %w", room, err)
 		}
 		if encrypted {
-			if payload, err = a.crypto.encrypt(ctx, room, t, content); err != nil {
+			if payload, err = a.crypto.encrypt(ctx, room, t, payload); err != nil {
 				return "", err
 			}
 			t = event.EventEncrypted
 		}
 	}
 	req := mautrix.ReqSendEvent{TransactionID: txnID}
+	began := time.Now()
 	resp, err := a.cli.SendMessageEvent(ctx, room, t, payload, req)
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if err != nil {
+		if _, ok := a.doubt[txnID]; !ok && unanswered(err) {
+			a.doubt[txnID] = began
+		}
 		return "", classify("send to "+string(room), err)
 	}
+	delete(a.doubt, txnID)
 	return resp.EventID, nil
+}
+
+// unanswered reports whether a failed send may have reached the homeserver
+// all the same: no answer came (a timeout, a cut connection) or a server
+// error did. A 4xx answer refused the event.
+func unanswered(err error) bool {
+	var herr mautrix.HTTPError
+	return !errors.As(err, &herr) || herr.Response == nil || herr.Response.StatusCode >= 500
+}
+
+// doubtMargin is how long before a send in doubt began its event is
+// looked for, for clocks that differ.
+const doubtMargin = 2 * time.Minute
+
+// findInDoubt returns the event with transaction id txnID that the bot sent
+// into room, when a send with that id is in doubt and the event is there;
+// "" when no send is in doubt or none took. It reads the room backwards
+// from the newest event down to the send in doubt (doubtMargin before), at
+// most maxGapPages pages; an event of the bot that it cannot read (one it
+// cannot decrypt) is not a match.
+func (a *Adapter) findInDoubt(ctx context.Context, room id.RoomID, txnID string) (id.EventID, error) {
+	a.mu.Lock()
+	began, ok := a.doubt[txnID]
+	a.mu.Unlock()
+	if !ok {
+		return "", nil
+	}
+	cutoff := began.Add(-doubtMargin).UnixMilli()
+	var found id.EventID
+	_, err := a.pageBack(ctx, room, "", "", func(evt *event.Event) bool {
+		if evt.Timestamp != 0 && evt.Timestamp < cutoff {
+			return true
+		}
+		if found == "" && evt.Sender == a.cli.UserID && a.txnOf(ctx, room, evt) == txnID {
+			found = evt.ID
+		}
+		return false
+	})
+	if err != nil {
+		return "", fmt.Errorf("matrix: look for the event in doubt %s in %s: %w", txnID, room, err)
+	}
+	a.mu.Lock()
+	delete(a.doubt, txnID)
+	a.mu.Unlock()
+	if found != "" {
+		a.log.Info("matrix: event in doubt found already sent: not sent again", "room", room, "txn", txnID, "event", found)
+	}
+	return found, nil
+}
+
+// txnOf reads the transaction id the adapter wrote in evt's content
+// (TxnField), decrypting it first when it is encrypted.
+func (a *Adapter) txnOf(ctx context.Context, room id.RoomID, evt *event.Event) string {
+	if evt.Type == event.EventEncrypted && a.crypto != nil {
+		evt.RoomID = room
+		_ = evt.Content.ParseRaw(evt.Type)
+		dec, err := a.crypto.decrypt(ctx, evt)
+		if err != nil {
+			return ""
+		}
+		evt = dec
+	}
+	txn, _ := evt.Content.Raw[TxnField].(string)
+	return txn
 }
 
 // TxnID turns a message key into a transaction id: letters, digits, '-'
