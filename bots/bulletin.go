@@ -117,6 +117,9 @@ func (b *Bot) postOffer(ctx context.Context, r *Request) ([]Outgoing, error) {
 		return b.postError(ev, r.Lang, err, usage)
 	}
 	o, err = b.net.PostOffer(ctx, ev.Sender, ev.SenderName, roomOf(ev), o)
+	if errors.Is(err, core.ErrPostingRestricted) {
+		return b.postingRefused(ctx, ev, r.Lang)
+	}
 	if err != nil {
 		return b.postError(ev, r.Lang, err, usage)
 	}
@@ -157,6 +160,9 @@ func (b *Bot) postEvent(ctx context.Context, r *Request) ([]Outgoing, error) {
 		return b.postError(ev, r.Lang, err, usage)
 	}
 	e, err = b.net.PostEvent(ctx, ev.Sender, ev.SenderName, roomOf(ev), e)
+	if errors.Is(err, core.ErrPostingRestricted) {
+		return b.postingRefused(ctx, ev, r.Lang)
+	}
 	if err != nil {
 		return b.postError(ev, r.Lang, err, usage)
 	}
@@ -441,6 +447,60 @@ func (b *Bot) announce(ctx context.Context, r *Request) ([]Outgoing, error) {
 		names[i] = word(r.Lang, map[core.ItemKind]msgKey{core.KindOffer: msgKindOffers, core.KindEvent: msgKindEvents, core.KindDigest: msgKindDigest}[k])
 	}
 	return b.reply(ev, say(r.Lang, msgAnnounceOn, strong(strings.Join(names, ", ")), b.cmd("announce off"))), nil
+}
+
+// posting handles "!publication [tous|animateurs]": who may post offers
+// and events in the room's community. Anyone may ask; only its animators
+// and administrators change it.
+func (b *Bot) posting(ctx context.Context, r *Request) ([]Outgoing, error) {
+	ev := r.Event
+	anyone, animators := b.cmd("posting "+word(r.Lang, msgPostingWordAnyone)), b.cmd("posting "+word(r.Lang, msgPostingWordAnimators))
+	var p core.Posting
+	switch core.Fold(r.Args) {
+	case "":
+		community, err := b.net.CommunityOf(ctx, roomOf(ev))
+		if err != nil {
+			return nil, err
+		}
+		if p, err = b.net.Store().PostingOf(ctx, community); err != nil {
+			return nil, err
+		}
+	case "tous", "tout le monde", "anyone", "everyone", "all", "todos", "open", "ouvert":
+		p = core.PostingAnyone
+	case "animateurs", "animateur", "animators", "animator", "animadores", "reserve", "restricted":
+		p = core.PostingAnimators
+	default:
+		return b.reply(ev, say(r.Lang, msgPostingUsage, anyone, animators)), nil
+	}
+	if r.Args != "" {
+		if _, err := b.net.SetPostingBy(ctx, ev.Sender, roomOf(ev), p); errors.Is(err, core.ErrForbidden) {
+			return b.reply(ev, say(r.Lang, msgAnimatorsOnly, b.cmd("role"))), nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if p == core.PostingAnimators {
+		return b.reply(ev, say(r.Lang, msgPostingAnimators, anyone)), nil
+	}
+	return b.reply(ev, say(r.Lang, msgPostingAnyone, animators)), nil
+}
+
+// postingRefused tells someone who may not post in a community that keeps
+// posting to its animators whom to send their item to.
+func (b *Bot) postingRefused(ctx context.Context, ev Event, lang string) ([]Outgoing, error) {
+	community, err := b.net.CommunityOf(ctx, roomOf(ev))
+	if err != nil {
+		return nil, err
+	}
+	people, err := b.net.Animators(ctx, community)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(people))
+	for i, p := range people {
+		names[i] = p.Name()
+	}
+	return b.reply(ev, say(lang, msgPostingRefused, strong(strings.Join(names, ", ")))), nil
 }
 
 func containsKind(kinds []core.ItemKind, k core.ItemKind) bool {

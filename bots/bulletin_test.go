@@ -396,3 +396,29 @@ func FuzzFormCommandText(f *testing.F) {
 		}
 	})
 }
+
+// TestPostingConversation: an animator keeps posting offers and events to
+// the animators; a member who tries is told whom to send theirs to; only
+// animators change it; opened again, anyone posts.
+func TestPostingConversation(t *testing.T) {
+	c := newConversation(t, sqlstoretest.SQLite(t), animationConfig())
+	offer := "!offre Juriste | employeur: Préfecture | lieu: Lyon"
+	c.say("anna", "#emploi", "!role animateur @bob")
+	steps := []struct{ user, text, want string }{
+		{"carol", "!publication", "Tout le monde peut publier des offres et des événements dans cette communauté. Pour le réserver aux animateurs : !posting animateurs"},
+		{"carol", "!publication animateurs", "Cette commande est réservée aux animateurs de la communauté."},
+		{"bob", "!publication personne", "Qui publie les offres et les événements de cette communauté : !posting tous ou !posting animateurs."},
+		{"bob", "!publication animateurs", "Seuls les animateurs publient des offres et des événements dans cette communauté (les flux et agendas importés continuent). Pour l'ouvrir à tous : !posting tous"},
+		{"carol", "!publication", "Seuls les animateurs publient"},
+		{"carol", offer, "Dans cette communauté, les offres et les événements sont publiés par les animateurs : envoyez-leur le vôtre (bob, anna)."},
+		{"carol", "!evenement Atelier | début: 2026-11-20 14:00", "publiés par les animateurs : envoyez-leur le vôtre (bob, anna)."},
+		{"bob", offer, "Offre n°1 publiée."},
+		{"bob", "!publication tous", "Tout le monde peut publier"},
+		{"carol", offer, "Offre n°2 publiée."},
+	}
+	for _, s := range steps {
+		if got := c.say(s.user, "#emploi", s.text); !strings.Contains(got, s.want) {
+			t.Errorf("%s: %s\ngot  %q\nwant %q", s.user, s.text, got, s.want)
+		}
+	}
+}

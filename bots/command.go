@@ -88,6 +88,7 @@ func builtinCommands() []*Command {
 		{Name: "unsubscribe", Aliases: []string{"desabonner", "sedesabonner", "desuscribir"}, Handle: (*Bot).unsubscribe},
 		{Name: "subscriptions", Aliases: []string{"abonnements", "suscripciones"}, Handle: (*Bot).subscriptions},
 		{Name: "announce", Aliases: []string{"annonces", "annoncer", "anuncios"}, Handle: (*Bot).announce},
+		{Name: "posting", Aliases: []string{"publication", "publier", "publicacion"}, Handle: (*Bot).posting},
 		{Name: "role", Aliases: []string{"roles", "rol"}, Handle: (*Bot).role},
 		{Name: "digest", Aliases: []string{"lettre", "synthese", "boletin"}, Handle: (*Bot).digest},
 		{Name: "stats", Aliases: []string{"chiffres", "statistiques", "estadisticas"}, Handle: (*Bot).stats},

@@ -57,6 +57,12 @@ const (
 	msgAnnounceUsage        msgKey = "announce_usage"
 	msgAnnounceOff          msgKey = "announce_off"
 	msgAnnounceOn           msgKey = "announce_on"
+	msgPostingAnyone        msgKey = "posting_anyone"
+	msgPostingAnimators     msgKey = "posting_animators"
+	msgPostingUsage         msgKey = "posting_usage"
+	msgPostingRefused       msgKey = "posting_refused"
+	msgPostingWordAnyone    msgKey = "posting_word_anyone"
+	msgPostingWordAnimators msgKey = "posting_word_animators"
 	msgNewOffer             msgKey = "new_offer"
 	msgNewEvent             msgKey = "new_event"
 	msgSubscriptionMatch    msgKey = "subscription_match"
@@ -153,6 +159,12 @@ var bulletinCatalog = map[string]map[msgKey]string{
 		msgAnnounceUsage:        "Dites quoi annoncer dans ce salon : {}, ou {} pour arrêter.",
 		msgAnnounceOff:          "Plus aucune annonce dans ce salon. Pour les reprendre : {}",
 		msgAnnounceOn:           "Ce salon recevra les nouveautés : {}. Pour arrêter : {}",
+		msgPostingAnyone:        "Tout le monde peut publier des offres et des événements dans cette communauté. Pour le réserver aux animateurs : {}",
+		msgPostingAnimators:     "Seuls les animateurs publient des offres et des événements dans cette communauté (les flux et agendas importés continuent). Pour l'ouvrir à tous : {}",
+		msgPostingUsage:         "Qui publie les offres et les événements de cette communauté : {} ou {}.",
+		msgPostingWordAnyone:    "tous",
+		msgPostingWordAnimators: "animateurs",
+		msgPostingRefused:       "Dans cette communauté, les offres et les événements sont publiés par les animateurs : envoyez-leur le vôtre ({}).",
 		msgNewOffer:             "Nouvelle offre d'emploi :",
 		msgNewEvent:             "Nouvel événement :",
 		msgSubscriptionMatch:    "Nouveauté qui correspond à votre abonnement ({}) :",
@@ -239,6 +251,12 @@ var bulletinCatalog = map[string]map[msgKey]string{
 		msgAnnounceUsage:        "Say what to announce in this room: {}, or {} to stop.",
 		msgAnnounceOff:          "No more announcements in this room. To resume them: {}",
 		msgAnnounceOn:           "This room will get what is new: {}. To stop: {}",
+		msgPostingAnyone:        "Anyone may post offers and events in this community. To keep posting to the animators: {}",
+		msgPostingAnimators:     "Only the animators post offers and events in this community (imported feeds and calendars go on). To open it to anyone: {}",
+		msgPostingUsage:         "Who posts the offers and events of this community: {} or {}.",
+		msgPostingWordAnyone:    "anyone",
+		msgPostingWordAnimators: "animators",
+		msgPostingRefused:       "In this community, offers and events are posted by the animators: send yours to them ({}).",
 		msgNewOffer:             "New job offer:",
 		msgNewEvent:             "New event:",
 		msgSubscriptionMatch:    "New, matching your subscription ({}):",

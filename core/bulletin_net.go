@@ -148,6 +148,9 @@ func (n *Network) PostOffer(ctx context.Context, poster Identity, displayName st
 	if o.Community, err = n.store.EnsureRoom(ctx, room, now); err != nil {
 		return Offer{}, fmt.Errorf("core: post offer: %w", err)
 	}
+	if err := n.mayPost(ctx, poster, o.Community); err != nil {
+		return Offer{}, err
+	}
 	err = n.store.InTx(ctx, func(tx Store) error {
 		var err error
 		if o, err = tx.CreateOffer(ctx, o); err != nil {
@@ -256,6 +259,9 @@ func (n *Network) PostEvent(ctx context.Context, poster Identity, displayName st
 	}
 	if e.Community, err = n.store.EnsureRoom(ctx, room, now); err != nil {
 		return Event{}, fmt.Errorf("core: post event: %w", err)
+	}
+	if err := n.mayPost(ctx, poster, e.Community); err != nil {
+		return Event{}, err
 	}
 	err = n.store.InTx(ctx, func(tx Store) error {
 		var err error
@@ -606,6 +612,72 @@ func (n *Network) SetAnnounce(ctx context.Context, room Room, kinds []ItemKind) 
 		return fmt.Errorf("core: announce: %w", err)
 	}
 	return nil
+}
+
+// Posting says who may post offers and events in a community.
+type Posting string
+
+// Who may post.
+const (
+	// PostingAnyone lets every member post (the default).
+	PostingAnyone Posting = "anyone"
+	// PostingAnimators keeps posting to the community's animators and
+	// administrators; feeds and calendars still bring their items.
+	PostingAnimators Posting = "animators"
+)
+
+// Valid reports whether p is a known setting.
+func (p Posting) Valid() bool { return p == PostingAnyone || p == PostingAnimators }
+
+// ErrPostingRestricted is returned (wrapping ErrForbidden) to someone who
+// may not post offers or events in a community that keeps posting to its
+// animators.
+var ErrPostingRestricted = fmt.Errorf("%w: posting is kept to the animators", ErrForbidden)
+
+// SetPostingBy says who may post offers and events in room's community, on
+// behalf of who: an animator or administrator of that community. It fails
+// with ErrForbidden otherwise, and with ErrInvalid for an unknown setting.
+func (n *Network) SetPostingBy(ctx context.Context, who Identity, room Room, p Posting) (CommunityID, error) {
+	if !p.Valid() {
+		return 0, fmt.Errorf("core: posting: %w: %q", ErrInvalid, p)
+	}
+	community, err := n.CommunityOf(ctx, room)
+	if err != nil {
+		return 0, fmt.Errorf("core: posting: %w", err)
+	}
+	ok, err := n.CanAnimate(ctx, who, community)
+	if err != nil {
+		return 0, fmt.Errorf("core: posting: %w", err)
+	}
+	if !ok {
+		return 0, fmt.Errorf("core: posting: %w: %s animates no community of %s", ErrForbidden, who, room.ID)
+	}
+	if err := n.store.SetPosting(ctx, community, p, n.clock.Now()); err != nil {
+		return 0, fmt.Errorf("core: posting: %w", err)
+	}
+	return community, nil
+}
+
+// mayPost checks that poster may post an item in community: anyone may,
+// unless the community keeps posting to its animators and has some.
+func (n *Network) mayPost(ctx context.Context, poster Identity, community CommunityID) error {
+	p, err := n.store.PostingOf(ctx, community)
+	if err != nil || p != PostingAnimators {
+		return err
+	}
+	ok, err := n.CanAnimate(ctx, poster, community)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return nil
+	}
+	// With no animator left to post, the restriction would stop everyone.
+	animators, err := n.Animators(ctx, community)
+	if err != nil || len(animators) == 0 && len(n.cfg.Admins) == 0 {
+		return err
+	}
+	return fmt.Errorf("core: post: %w", ErrPostingRestricted)
 }
 
 // SetAnnounceBy sets what room announces on behalf of who: an animator or

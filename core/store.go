@@ -173,6 +173,11 @@ type Store interface {
 
 	// Communities returns every community, by id.
 	Communities(ctx context.Context) ([]Community, error)
+	// SetPosting says who may post offers and events in community.
+	SetPosting(ctx context.Context, community CommunityID, p Posting, at time.Time) error
+	// PostingOf returns who may post offers and events in community
+	// (PostingAnyone unless set).
+	PostingOf(ctx context.Context, community CommunityID) (Posting, error)
 	// SetRole gives a person a role in a community; giving it twice keeps
 	// one.
 	SetRole(ctx context.Context, community CommunityID, person PersonID, role Role, at time.Time) error

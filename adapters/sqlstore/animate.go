@@ -10,6 +10,27 @@ import (
 	"entraide/core"
 )
 
+// SetPosting implements core.Store.
+func (s *Store) SetPosting(ctx context.Context, community core.CommunityID, p core.Posting, at time.Time) error {
+	res, err := s.exec(ctx, "UPDATE communities SET posting = ? WHERE id = ?", string(p), int64(community))
+	if err != nil {
+		return fmt.Errorf("sqlstore: set posting of community %d: %w", community, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlstore: set posting of community %d: %w", community, core.ErrNotFound)
+	}
+	return nil
+}
+
+// PostingOf implements core.Store.
+func (s *Store) PostingOf(ctx context.Context, community core.CommunityID) (core.Posting, error) {
+	var p string
+	if err := s.get(ctx, &p, "SELECT posting FROM communities WHERE id = ?", int64(community)); err != nil {
+		return "", notFound(err, fmt.Sprintf("sqlstore: posting of community %d", community))
+	}
+	return core.Posting(p), nil
+}
+
 // Communities implements core.Store.
 func (s *Store) Communities(ctx context.Context) ([]core.Community, error) {
 	var rows []struct {

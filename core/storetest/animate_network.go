@@ -203,6 +203,61 @@ func testStats(t *testing.T, f *fixture) {
 	}
 }
 
+// testPostingRights: anyone posts offers and events until an animator keeps
+// posting to the animators; then members are refused (ErrPostingRestricted)
+// while animators and administrators post, members may not change it back,
+// feeds still bring their items, and with no animator left anyone posts
+// again. Opening it again lets members post.
+func testPostingRights(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	room := core.Room{Platform: "test", ID: "#emploi"}
+	offer := func(n *core.Network, who string) error {
+		_, err := n.PostOffer(ctx, id(who), who, room, core.Offer{Title: "Juriste", Employer: "Préfecture", Location: "Lyon"})
+		return err
+	}
+	n := f.withAdmin()
+	def := must(n.CommunityOf(ctx, room))
+	if p := must(f.s.PostingOf(ctx, def)); p != core.PostingAnyone {
+		t.Fatalf("posting of a new community = %q, want anyone", p)
+	}
+	check(t, offer(n, "bob"))
+	if _, err := n.SetPostingBy(ctx, id("bob"), room, core.PostingAnimators); !errors.Is(err, core.ErrForbidden) {
+		t.Fatalf("a member kept posting to the animators: %v", err)
+	}
+	if _, err := n.SetPostingBy(ctx, id("anna"), room, core.Posting("nobody")); !errors.Is(err, core.ErrInvalid) {
+		t.Fatalf("an unknown setting: %v", err)
+	}
+	must(n.Grant(ctx, id("anna"), def, id("carol"), core.RoleAnimator, true))
+	if got := must(n.SetPostingBy(ctx, id("carol"), room, core.PostingAnimators)); got != def {
+		t.Fatalf("set the posting of community %d, want %d", got, def)
+	}
+	if err := offer(n, "bob"); !errors.Is(err, core.ErrPostingRestricted) || !errors.Is(err, core.ErrForbidden) {
+		t.Fatalf("a member posted an offer in a community kept to its animators: %v", err)
+	}
+	if _, err := n.PostEvent(ctx, id("bob"), "bob", room, core.Event{Title: "Atelier", Start: f.clock.Now().Add(48 * time.Hour)}); !errors.Is(err, core.ErrPostingRestricted) {
+		t.Fatalf("a member posted an event in a community kept to its animators: %v", err)
+	}
+	check(t, offer(n, "carol"))
+	check(t, offer(n, "anna"))
+	if _, created, err := n.ImportOffer(ctx, def, core.Offer{Title: "Attaché", Employer: "Rectorat", Location: "Lille",
+		Source: "https://example.gouv.fr/offres.rss", SourceID: "42"}); err != nil || !created {
+		t.Fatalf("a feed's offer in a community kept to its animators: %v, created %v", err, created)
+	}
+	if _, err := n.SetPostingBy(ctx, id("bob"), room, core.PostingAnyone); !errors.Is(err, core.ErrForbidden) {
+		t.Fatalf("a member opened posting: %v", err)
+	}
+	// The animator leaves and no administrator is configured: no one is
+	// left to post, so everyone may.
+	must(n.Grant(ctx, id("anna"), def, id("carol"), core.RoleAnimator, false))
+	check(t, offer(f.n, "bob"))
+	must(n.Grant(ctx, id("anna"), def, id("carol"), core.RoleAnimator, true))
+	if err := offer(f.n, "bob"); !errors.Is(err, core.ErrPostingRestricted) {
+		t.Fatalf("with an animator back, a member posted: %v", err)
+	}
+	must(n.SetPostingBy(ctx, id("carol"), room, core.PostingAnyone))
+	check(t, offer(n, "bob"))
+}
+
 // testAnnounceRights: anyone sets a room's announcements while its
 // community has no animator and no administrator is configured; then only
 // animators and administrators do.

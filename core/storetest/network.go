@@ -44,6 +44,7 @@ func NetworkWith(t *testing.T, open Open, newRouter func() core.Router) {
 		"SubscribeRules":              testSubscribeRules,
 		"GrantRoles":                  testGrant,
 		"AnnounceRights":              testAnnounceRights,
+		"PostingRights":               testPostingRights,
 		"DigestOnce":                  testDigestOnce,
 		"Stats":                       testStats,
 		"AcceptOneAnswer":             testAccept,
