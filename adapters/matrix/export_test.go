@@ -64,3 +64,12 @@ func DeviceID(a *Adapter) id.DeviceID {
 func CatchUp(ctx context.Context, a *Adapter, cutoff time.Time) error {
 	return a.catchUp(ctx, cutoff)
 }
+
+// FindInDoubt marks the send of key's transaction id in doubt since began,
+// then looks for its event in room as the next send would.
+func FindInDoubt(ctx context.Context, a *Adapter, room id.RoomID, key string, began time.Time) (id.EventID, error) {
+	a.mu.Lock()
+	a.doubt[TxnID(key)] = began
+	a.mu.Unlock()
+	return a.findInDoubt(ctx, room, TxnID(key))
+}

@@ -70,6 +70,48 @@ func TestMatrixEncryptedRoom(t *testing.T) {
 	}
 }
 
+// TestMatrixEncryptedReactions: in an encrypted room, the bot's reactions
+// under a message with buttons are encrypted and readable by the person's
+// client, the person's encrypted reaction reaches the inbox as a reaction
+// to that message, and the bot finds its own encrypted event by the
+// transaction id in its content when a send of it is in doubt.
+func TestMatrixEncryptedReactions(t *testing.T) {
+	hs := matrixtest.Homeserver(t)
+	alice := matrixtest.RegisterEncrypted(t, hs, "alice")
+	inbox := newRecorder()
+	b := startBot(t, matrixtest.BotConfig(t, hs, matrix.EncryptionRequired), sqlstoretest.SQLite(t), inbox)
+	ctx := context.Background()
+	room := roomWithBot(t, alice.User, b.UserID(), matrixtest.EncryptionState())
+	alice.WaitJoined(t, room, b.UserID())
+	start := time.Now()
+
+	m := *new(bots.Message).Text("Atelier jeudi 14 h")
+	m.Actions = []bots.Action{{Kind: bots.ActionCommand, ID: "going:1", Label: "J'y vais", Command: "rsvp 1 going", Reaction: bots.ReactGoing}}
+	sent, err := b.Send(ctx, bots.Outgoing{To: bots.Destination{Platform: matrix.Platform, Room: string(room)}, Message: m, Key: "e1/card"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := id.EventID(sent.MessageID)
+	mine := alice.Wait(t, 0, matrixtest.And(matrixtest.SentBy(b.UserID()), matrixtest.IsReaction(card, bots.ReactGoing)))
+	if raw := alice.Event(t, room, mine.ID); raw.Type != event.EventEncrypted {
+		t.Errorf("the bot's reaction is %s on the server, want m.room.encrypted", raw.Type.Type)
+	}
+
+	going := alice.React(t, room, card, bots.ReactGoing)
+	ev := inbox.wait(t, "the encrypted reaction", func(ev bots.Event) bool { return ev.ID == string(going) })
+	if ev.ReactionTo != string(card) || ev.Reaction != bots.ReactGoing || !ev.DM || ev.Sender.User != string(alice.ID()) {
+		t.Errorf("delivered %+v, want a reaction 👍 to %s by %s", ev, card, alice.ID())
+	}
+
+	found, err := matrix.FindInDoubt(ctx, b.Adapter, room, "e1/card", start)
+	if err != nil || found != card {
+		t.Errorf("the card in doubt: found %q, %v; want %s", found, err, card)
+	}
+	if found, err := matrix.FindInDoubt(ctx, b.Adapter, room, "e2/never-sent", start); err != nil || found != "" {
+		t.Errorf("a message never sent: found %q, %v", found, err)
+	}
+}
+
 // TestMatrixEncryptedScenario plays the story with the real bot:
 // in an encrypted room alice asks, the expert gets a direct message,
 // answers in it, and alice reads the answer in her thread; the adapter is

@@ -166,9 +166,22 @@ func (e *EncryptedUser) SendInThread(tb testing.TB, room id.RoomID, root id.Even
 // SendContent encrypts content for room and sends it, and returns its id.
 func (e *EncryptedUser) SendContent(tb testing.TB, room id.RoomID, content *event.MessageEventContent) id.EventID {
 	tb.Helper()
+	return e.sendEncrypted(tb, room, event.EventMessage, content)
+}
+
+// React adds the reaction key to the event target of room, encrypted as
+// Element does in an encrypted room, and returns the reaction's id.
+func (e *EncryptedUser) React(tb testing.TB, room id.RoomID, target id.EventID, key string) id.EventID {
+	tb.Helper()
+	content := &event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: target, Key: key}}
+	return e.sendEncrypted(tb, room, event.EventReaction, content)
+}
+
+func (e *EncryptedUser) sendEncrypted(tb testing.TB, room id.RoomID, t event.Type, content any) id.EventID {
+	tb.Helper()
 	c, cancel := requestCtx()
 	defer cancel()
-	enc, err := e.encrypt(c, room, content)
+	enc, err := e.encrypt(c, room, t, content)
 	if err != nil {
 		e.fatalf(tb, "encrypt for %s: %v", room, err)
 	}
@@ -179,10 +192,10 @@ func (e *EncryptedUser) SendContent(tb testing.TB, room id.RoomID, content *even
 	return resp.EventID
 }
 
-func (e *EncryptedUser) encrypt(ctx context.Context, room id.RoomID, content *event.MessageEventContent) (*event.EncryptedEventContent, error) {
+func (e *EncryptedUser) encrypt(ctx context.Context, room id.RoomID, t event.Type, content any) (*event.EncryptedEventContent, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	enc, err := e.mach.EncryptMegolmEvent(ctx, room, event.EventMessage, content)
+	enc, err := e.mach.EncryptMegolmEvent(ctx, room, t, content)
 	if err == nil {
 		return enc, nil
 	}
@@ -196,7 +209,7 @@ func (e *EncryptedUser) encrypt(ctx context.Context, room id.RoomID, content *ev
 	if err := e.mach.ShareGroupSession(ctx, room, users); err != nil {
 		return nil, fmt.Errorf("share the room key: %w", err)
 	}
-	return e.mach.EncryptMegolmEvent(ctx, room, event.EventMessage, content)
+	return e.mach.EncryptMegolmEvent(ctx, room, t, content)
 }
 
 // Wait waits until a decrypted event matches m and returns it (the first
