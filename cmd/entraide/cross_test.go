@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +105,72 @@ func TestMatrixAskerSlackExpert(t *testing.T) {
 	// Alice resolves it in Matrix; Carol hears of it in Slack.
 	alice.SendInThread(t, room, q, "!resolve")
 	ws.WaitPost(t, dm, "", "résolu")
+}
+
+// TestMatrixReactionRSVP: on Matrix, as the service wires it (the adapter
+// behind the platform's relay), an event posted in a room gets its card
+// with the bot's 👍 and 🤔 under it; a person's 👍 on the card registers
+// them, as the button would elsewhere, and they are told so in a direct
+// message.
+func TestMatrixReactionRSVP(t *testing.T) {
+	hs := matrixtest.Homeserver(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := sqlstoretest.SQLite(t)
+	log := matrixtest.Logger(t)
+	net, err := core.NewNetwork(store, nil, core.SystemClock{}, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := bots.New(net, botDefaults(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pipe *bots.Pipeline
+	inbox := bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return pipe.Deliver(ctx, ev) })
+	mcfg := matrixtest.BotConfig(t, hs, matrix.EncryptionOff)
+	ma, err := matrix.New(mcfg, inbox, store, store.DB().DB, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat := termPlatform(matrix.Platform, leaseMatrix, ma, func() (platformAdapter, error) { return nil, errors.New("one term only") })
+	run, err := plat.connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg := pipelineConfig(store.Dialect(), time.Hour)
+	pcfg.Poll = 50 * time.Millisecond
+	if pipe, err = bots.NewPipeline(store, bot, []bots.Sender{plat.sender}, core.SystemClock{}, pcfg, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 2)
+	go func() { done <- pipe.Run(ctx) }()
+	go func() { done <- run(ctx) }()
+	defer func() {
+		cancel()
+		for range 2 {
+			<-done
+		}
+	}()
+
+	alice := matrixtest.Register(t, hs, "alice")
+	bob := matrixtest.Register(t, hs, "bob")
+	botID := id.UserID(mcfg.User)
+	room := alice.CreateRoom(t, []id.UserID{botID, bob.ID()})
+	bob.Join(t, room)
+	alice.WaitJoined(t, room, botID)
+	start := time.Now().Add(72 * time.Hour).In(time.UTC).Format("2006-01-02 15:04")
+	post := alice.Send(t, room, "!evenement Atelier achats responsables | début: "+start+" | lieu: Lyon")
+	card := alice.WaitInThread(t, room, post, 0, matrixtest.BodyContains("Atelier achats responsables"))
+	for _, key := range []string{bots.ReactGoing, bots.ReactMaybe} {
+		alice.WaitEvent(t, room, 0, matrixtest.And(matrixtest.SentBy(botID), matrixtest.IsReaction(card.ID, key)))
+	}
+
+	bob.React(t, room, card.ID, bots.ReactGoing)
+	dm := bob.AcceptInvite(t, botID, 0)
+	bob.WaitEvent(t, dm, 0, matrixtest.BodyContains("C'est noté, vous venez à"))
+	rsvps, err := store.RSVPs(ctx, 1)
+	if err != nil || len(rsvps) != 1 || rsvps[0].Status != core.RSVPGoing {
+		t.Errorf("RSVPs of event 1: %+v, %v; want bob going", rsvps, err)
+	}
 }

@@ -131,6 +131,9 @@ func termPlatform(name core.Platform, lease string, first platformAdapter, next 
 	if i, ok := first.(interface{ IdempotentSends() bool }); ok {
 		r.idempotent = i.IdempotentSends()
 	}
+	if i, ok := first.(bots.ReactingSender); ok {
+		r.reactions = i.Reactions()
+	}
 	var mu sync.Mutex
 	return platform{name: name, sender: r, lease: lease, holding: new(atomic.Bool),
 		connect: func() (func(context.Context) error, error) {
@@ -156,8 +159,9 @@ func termPlatform(name core.Platform, lease string, first platformAdapter, next 
 type relay struct {
 	platform core.Platform
 	// idempotent is what the platform's adapters say of their sends
-	// (bots.IdempotentSender), told the pipeline before any term.
-	idempotent bool
+	// (bots.IdempotentSender), and reactions whether they offer buttons as
+	// reactions (bots.ReactingSender), told the pipeline before any term.
+	idempotent, reactions bool
 
 	mu      sync.Mutex
 	current bots.Sender
@@ -179,6 +183,10 @@ func (r *relay) Platform() core.Platform { return r.platform }
 // IdempotentSends reports whether the platform recognises a message sent
 // again under the same key, as its adapters do.
 func (r *relay) IdempotentSends() bool { return r.idempotent }
+
+// Reactions reports whether the platform's adapters offer buttons as
+// reactions (bots.ReactingSender).
+func (r *relay) Reactions() bool { return r.reactions }
 
 // Send implements bots.Sender through the adapter of the current term; a
 // send still waiting when the term ends (for a login that will not come)

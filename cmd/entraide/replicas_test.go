@@ -95,7 +95,8 @@ func TestRelaySendsThroughTheCurrentTerm(t *testing.T) {
 		t.Error("sent after the term")
 	}
 
-	// The relay tells the pipeline what the adapters say of their sends.
+	// The relay tells the pipeline what the adapters say of their sends,
+	// and whether they offer buttons as reactions.
 	next := func() (platformAdapter, error) { return nil, nil }
 	for _, a := range []platformAdapter{&fakeConn{name: "matrix"}, idempotentConn{&fakeConn{name: "matrix"}}} {
 		_, want := a.(idempotentConn)
@@ -103,13 +104,19 @@ func TestRelaySendsThroughTheCurrentTerm(t *testing.T) {
 		if says := ok && i.IdempotentSends(); says != want {
 			t.Errorf("%T: the relay says idempotent sends %v, want %v", a, says, want)
 		}
+		rs, ok := termPlatform("matrix", leaseMatrix, a, next).sender.(bots.ReactingSender)
+		if says := ok && rs.Reactions(); says != want {
+			t.Errorf("%T: the relay says reactions %v, want %v", a, says, want)
+		}
 	}
 }
 
-// idempotentConn is an adapter whose platform deduplicates by key.
+// idempotentConn is an adapter whose platform deduplicates by key and
+// offers buttons as reactions, as Matrix does.
 type idempotentConn struct{ *fakeConn }
 
 func (idempotentConn) IdempotentSends() bool { return true }
+func (idempotentConn) Reactions() bool       { return true }
 
 // sentBy is a message a replica sent.
 type sentBy struct{ replica, key string }
