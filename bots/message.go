@@ -3,6 +3,7 @@ package bots
 import (
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -270,6 +271,10 @@ type Event struct {
 	// person had pressed the button, and drops any other reaction.
 	ReactionTo string `json:",omitempty"`
 	Reaction   string `json:",omitempty"`
+	// At is when the platform says the message was written; zero when it
+	// does not say (slash commands, buttons). Questions and answers are
+	// dated from it (core.WithEventTime), not from when they are handled.
+	At time.Time `json:",omitzero"`
 }
 
 // ThreadRoot returns the id of the thread a reply to the event belongs in.

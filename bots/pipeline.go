@@ -687,7 +687,7 @@ func (p *Pipeline) eventUnit(ctx context.Context, q Queue, bot *Bot, item InboxI
 			if err != nil || !ok {
 				return nil, err
 			}
-			return bot.Handle(ctx, ev)
+			return bot.Handle(core.WithEventTime(ctx, ev.At), ev)
 		}, claimed)
 }
 

@@ -229,7 +229,7 @@ func (n *Network) AskWith(ctx context.Context, asker Identity, displayName, text
 	}
 	q := Question{
 		Community: community, Asker: person.ID, Text: text, Lang: person.Lang,
-		State: StateOpen, Origin: origin, Anonymous: opts.Anonymous, CreatedAt: now, UpdatedAt: now,
+		State: StateOpen, Origin: origin, Anonymous: opts.Anonymous, CreatedAt: happenedAt(ctx, now, time.Time{}), UpdatedAt: now,
 	}
 	ids, err := n.router.Route(ctx, n.store, q, n.cfg.RouteLimit, n.eligible(ctx, n.store, person.ID, now))
 	if err != nil {
@@ -470,7 +470,7 @@ func (n *Network) Answer(ctx context.Context, author Identity, displayName strin
 		if q.State.Final() {
 			return fmt.Errorf("%w: question %d is %s", ErrConflict, id, q.State)
 		}
-		a, err := tx.AddAnswer(ctx, Answer{Question: id, Author: person.ID, Text: text, CreatedAt: now})
+		a, err := tx.AddAnswer(ctx, Answer{Question: id, Author: person.ID, Text: text, CreatedAt: happenedAt(ctx, now, q.CreatedAt)})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -88,6 +89,20 @@ func snowflake(s string) bool {
 	}
 	_, err := strconv.ParseUint(s, 10, 64)
 	return err == nil
+}
+
+// discordEpoch is the first millisecond of 2015 (Unix time), from which
+// Discord ids count.
+const discordEpoch = 1420070400000
+
+// SnowflakeTime returns when the Discord id s was made (a message id: when
+// the message was written); the zero time for anything that is not an id.
+func SnowflakeTime(s string) time.Time {
+	if !snowflake(s) {
+		return time.Time{}
+	}
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return time.UnixMilli(int64(n>>22) + discordEpoch).UTC()
 }
 
 // ConfigFromEnv reads the ENTRAIDE_DISCORD_* variables through getenv.

@@ -3,6 +3,7 @@ package discord
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -83,6 +84,19 @@ func TestCommandText(t *testing.T) {
 	} {
 		if got := a.commandText(c.in, c.addressed); got != c.want {
 			t.Errorf("commandText(%q, %v) = %q, want %q", c.in, c.addressed, got, c.want)
+		}
+	}
+}
+
+func TestSnowflakeTime(t *testing.T) {
+	// Discord's documented example: 175928847299117063 was made on
+	// 2016-04-30 11:18:25.796 UTC.
+	if got, want := SnowflakeTime("175928847299117063"), time.Date(2016, 4, 30, 11, 18, 25, 796e6, time.UTC); !got.Equal(want) {
+		t.Errorf("SnowflakeTime = %v, want %v", got, want)
+	}
+	for _, s := range []string{"", "abc", "-1", "123456789012345678901"} {
+		if got := SnowflakeTime(s); !got.IsZero() {
+			t.Errorf("SnowflakeTime(%q) = %v, want zero", s, got)
 		}
 	}
 }

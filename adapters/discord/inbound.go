@@ -207,7 +207,7 @@ func (a *Adapter) onMessage(ctx context.Context, m message, dm bool) error {
 	ev := bots.Event{
 		ID: m.ID, Platform: Platform, Room: m.ChannelID, DM: dm,
 		Sender:     core.Identity{Platform: Platform, User: m.Author.ID},
-		SenderName: displayName(&m.Author, m.Member), Text: text,
+		SenderName: displayName(&m.Author, m.Member), Text: text, At: SnowflakeTime(m.ID),
 	}
 	if !dm {
 		ev.Tenant = tenant(m.GuildID)

@@ -160,9 +160,11 @@ func TestMessages(t *testing.T) {
 	}
 	slices.SortFunc(evs, func(a, b bots.Event) int { return strings.Compare(a.ID, b.ID) })
 	mention := bots.Event{ID: "1200000000000000001", Platform: "discord", Room: chanC1,
-		Sender: core.Identity{Platform: "discord", User: userU2}, SenderName: "Alice D.", Text: "!ask Qui valide un avenant de marché ?", Tenant: guildID}
+		Sender: core.Identity{Platform: "discord", User: userU2}, SenderName: "Alice D.", Text: "!ask Qui valide un avenant de marché ?", Tenant: guildID,
+		At: time.Date(2024, 1, 25, 8, 51, 34, 921e6, time.UTC)}
 	dm := bots.Event{ID: "1200000000000000002", Platform: "discord", Room: "822222222222222222", DM: true,
-		Sender: core.Identity{Platform: "discord", User: userU2}, SenderName: "Alice", Text: "!mine"}
+		Sender: core.Identity{Platform: "discord", User: userU2}, SenderName: "Alice", Text: "!mine",
+		At: time.Date(2024, 1, 25, 8, 51, 34, 921e6, time.UTC)}
 	if evs[0] != mention || evs[1] != dm {
 		t.Errorf("events\n got %+v\nwant %+v\n     %+v", evs, mention, dm)
 	}

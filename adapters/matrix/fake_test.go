@@ -290,7 +290,8 @@ func TestCheckpointAfterDelivery(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := bots.Event{ID: "$m1", Platform: Platform, Room: "!r:fake", Thread: "$root", Sender: got[0].Sender, Text: "!ask test", Tenant: "fake"}
+	want := bots.Event{ID: "$m1", Platform: Platform, Room: "!r:fake", Thread: "$root", Sender: got[0].Sender, Text: "!ask test", Tenant: "fake",
+		At: time.UnixMilli(1).UTC()} // the batch's origin_server_ts
 	if got[0] != want || got[0].Sender.User != "@alice:fake" {
 		t.Errorf("event %+v, want %+v", got[0], want)
 	}

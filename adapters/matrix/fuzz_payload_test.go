@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"maunium.net/go/mautrix/event"
@@ -144,6 +145,9 @@ func FuzzMatrixEvent(f *testing.F) {
 		}
 		if ev.ReactionTo != "" || ev.Reaction != "" {
 			t.Fatalf("a message taken as a reaction: %+v", ev)
+		}
+		if evt.Timestamp > 0 && !ev.At.Equal(time.UnixMilli(evt.Timestamp)) || evt.Timestamp <= 0 && !ev.At.IsZero() {
+			t.Fatalf("event of origin_server_ts %d dated %v", evt.Timestamp, ev.At)
 		}
 		msg := evt.Content.AsMessage()
 		if evt.Type != event.EventMessage || msg.MsgType != event.MsgText || msg.RelatesTo.GetReplaceID() != "" || evt.Sender == fuzzBot {

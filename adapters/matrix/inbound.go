@@ -313,8 +313,17 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 		Text:     text,
 		Tenant:   Tenants(string(evt.Sender)),
 	}
-	ev.SenderName = a.senderName(ctx, evt)
+	ev.SenderName, ev.At = a.senderName(ctx, evt), eventTime(evt)
 	return ev, true
+}
+
+// eventTime is when evt's homeserver received it (origin_server_ts); the
+// zero time when it does not say.
+func eventTime(evt *event.Event) time.Time {
+	if evt.Timestamp <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(evt.Timestamp).UTC()
 }
 
 // reactionEvent turns an m.reaction into a bots.Event when its emoji stands
@@ -338,7 +347,7 @@ func (a *Adapter) reactionEvent(ctx context.Context, evt *event.Event) (bots.Eve
 	if a.isDirect(evt.RoomID) {
 		ev.Room = string(evt.RoomID)
 	}
-	ev.SenderName = a.senderName(ctx, evt)
+	ev.SenderName, ev.At = a.senderName(ctx, evt), eventTime(evt)
 	return ev, true
 }
 

@@ -163,9 +163,11 @@ func TestMatrixInviteAndAsk(t *testing.T) {
 	room := roomWithBot(t, human, b.UserID())
 	q := human.Send(t, room, "!ask Qui connaît les marchés publics ? @room")
 	ev := inbox.wait(t, "the question", func(ev bots.Event) bool { return ev.ID == string(q) })
+	sent := human.Event(t, room, q)
 	want := bots.Event{ID: string(q), Platform: matrix.Platform, Room: string(room), DM: false,
 		Sender: core.Identity{Platform: matrix.Platform, User: string(human.ID())}, SenderName: human.ID().Localpart(),
-		Text: "!ask Qui connaît les marchés publics ? @room", Tenant: human.ID().Homeserver()}
+		Text: "!ask Qui connaît les marchés publics ? @room", Tenant: human.ID().Homeserver(),
+		At: time.UnixMilli(sent.Timestamp).UTC()} // the homeserver's origin_server_ts
 	if ev != want {
 		t.Errorf("event\n%+v, want\n%+v", ev, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +102,7 @@ func (a *Adapter) handleEvents(ctx context.Context, payload []byte) error {
 	if e.User == "" || e.BotID != "" || e.User == a.botUser() {
 		return nil // the bot's own messages and other apps'
 	}
-	ev := bots.Event{ID: cb.EventID, Sender: core.Identity{User: e.User}, Tenant: tenant(e.UserTeam, e.Team, cb.TeamID)}
+	ev := bots.Event{ID: cb.EventID, Sender: core.Identity{User: e.User}, Tenant: tenant(e.UserTeam, e.Team, cb.TeamID), At: TSTime(e.TS)}
 	switch {
 	case e.Type == "app_mention":
 		if isDirect(e.Channel) {
@@ -122,6 +123,21 @@ func (a *Adapter) handleEvents(ctx context.Context, payload []byte) error {
 		return nil
 	}
 	return a.deliver(ctx, ev)
+}
+
+// TSTime returns the time a Slack message timestamp ("1700000000.000100",
+// seconds and microseconds) names; the zero time for anything else.
+func TSTime(ts string) time.Time {
+	sec, micro, ok := strings.Cut(ts, ".")
+	if !ok || len(sec) == 0 || len(sec) > 12 || len(micro) != 6 {
+		return time.Time{}
+	}
+	s, err1 := strconv.ParseInt(sec, 10, 64)
+	us, err2 := strconv.ParseInt(micro, 10, 64)
+	if err1 != nil || err2 != nil || s <= 0 || us < 0 || sec[0] == '+' || micro[0] == '+' || micro[0] == '-' {
+		return time.Time{}
+	}
+	return time.Unix(s, us*1000).UTC()
 }
 
 // teamIDPattern matches the ids of Slack workspaces (T...) and Enterprise

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"entraide/adapters/slack/slacktest"
 	"entraide/bots"
@@ -39,9 +40,9 @@ func TestEventsBecomeEvents(t *testing.T) {
 	postSigned(t, a, kindEvents, payload(t, "message_im", map[string]any{"event.subtype": "message_changed", "event_id": "Ev0EDIT"}))
 	want := []bots.Event{
 		{ID: "Ev0MENTION1", Platform: Platform, Tenant: "T1", Room: "C1", Thread: "1515449522.000016", Sender: core.Identity{Platform: Platform, User: "U2"},
-			Text: "!ask Comment rédiger un CCTP & ses annexes ? <!channel>"},
+			Text: "!ask Comment rédiger un CCTP & ses annexes ? <!channel>", At: time.Unix(1515449522, 16000).UTC()},
 		{ID: "Ev0DIRECT01", Platform: Platform, Tenant: "T1", Room: "D1", DM: true, Sender: core.Identity{Platform: Platform, User: "U1"},
-			Text: "!answer 1 Partez du modèle de la DAJ."},
+			Text: "!answer 1 Partez du modèle de la DAJ.", At: time.Unix(1355517523, 5000).UTC()},
 	}
 	got := inbox.delivered()
 	if len(got) != len(want) {
@@ -228,6 +229,25 @@ func TestInteractions(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("event %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestTSTime(t *testing.T) {
+	for ts, want := range map[string]time.Time{
+		"1515449522.000016":  time.Unix(1515449522, 16000).UTC(),
+		"1355517523.000005":  time.Unix(1355517523, 5000).UTC(),
+		"":                   {},
+		"1515449522":         {},
+		"1515449522.16":      {},
+		"-1515449522.000016": {},
+		"+1515449522.000016": {},
+		"1515449522.-00016":  {},
+		"abc.000016":         {},
+		"0.000000":           {},
+	} {
+		if got := TSTime(ts); !got.Equal(want) {
+			t.Errorf("TSTime(%q) = %v, want %v", ts, got, want)
 		}
 	}
 }
