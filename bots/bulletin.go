@@ -234,11 +234,27 @@ func (b *Bot) rsvp(ctx context.Context, r *Request) ([]Outgoing, error) {
 	ev := r.Event
 	usage := b.cmd("rsvp 12 " + word(r.Lang, msgRSVPYes))
 	id, rest, ok := splitID(r.Args)
+	// "withdraw going": a reaction taken back (Action.Unreact).
+	withdrawn, withdraw := strings.CutPrefix(core.Fold(rest), "withdraw ")
+	if withdraw {
+		rest = withdrawn
+	}
 	status, known := rsvpWords[core.Fold(rest)]
 	if !ok || !known {
 		return b.reply(ev, say(r.Lang, msgRSVPUsage, usage, b.cmd("events"))), nil
 	}
-	res, err := b.net.RSVP(ctx, ev.Sender, ev.SenderName, core.EventID(id), status)
+	var res core.RSVPed
+	var err error
+	if withdraw {
+		var changed bool
+		res, changed, err = b.net.WithdrawRSVP(ctx, ev.Sender, ev.SenderName, core.EventID(id), status)
+		if err == nil && !changed {
+			return nil, nil // their answer had changed since: nothing to take back
+		}
+		status = core.RSVPNo
+	} else {
+		res, err = b.net.RSVP(ctx, ev.Sender, ev.SenderName, core.EventID(id), status)
+	}
 	var full *core.FullError
 	switch {
 	case errors.Is(err, core.ErrNotFound):
@@ -712,8 +728,8 @@ func (b *Bot) eventCard(lang string, e core.Event, counts core.RSVPCounts) *Card
 func (b *Bot) eventActions(lang string, e core.Event) []Action {
 	id := strconv.FormatInt(int64(e.ID), 10)
 	return []Action{
-		{Kind: ActionCommand, ID: "going:" + id, Label: word(lang, msgGoingButton), Command: "rsvp " + id + " going", Reaction: ReactGoing},
-		{Kind: ActionCommand, ID: "maybe:" + id, Label: word(lang, msgMaybeButton), Command: "rsvp " + id + " maybe", Reaction: ReactMaybe},
+		{Kind: ActionCommand, ID: "going:" + id, Label: word(lang, msgGoingButton), Command: "rsvp " + id + " going", Reaction: ReactGoing, Unreact: "rsvp " + id + " withdraw going"},
+		{Kind: ActionCommand, ID: "maybe:" + id, Label: word(lang, msgMaybeButton), Command: "rsvp " + id + " maybe", Reaction: ReactMaybe, Unreact: "rsvp " + id + " withdraw maybe"},
 	}
 }
 

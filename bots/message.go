@@ -159,6 +159,9 @@ type Action struct {
 	// than press buttons (Matrix: ReactingSender): the adapter adds it
 	// under the message, and a person's reaction with it runs Command.
 	Reaction string `json:",omitempty"`
+	// Unreact, when set with Reaction, is the command that taking the
+	// reaction back runs (without prefix), such as "rsvp 12 withdraw going".
+	Unreact string `json:",omitempty"`
 }
 
 // Text appends plain text.
@@ -271,6 +274,11 @@ type Event struct {
 	// person had pressed the button, and drops any other reaction.
 	ReactionTo string `json:",omitempty"`
 	Reaction   string `json:",omitempty"`
+	// Unreact, for a reaction taken back, is the platform's id of that
+	// reaction (its own event, delivered earlier); Text is then empty. The
+	// pipeline runs the Action.Unreact of the button the reaction stood
+	// for, when the same person had made it.
+	Unreact string `json:",omitempty"`
 	// At is when the platform says the message was written; zero when it
 	// does not say (slash commands, buttons). Questions and answers are
 	// dated from it (core.WithEventTime), not from when they are handled.

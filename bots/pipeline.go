@@ -693,10 +693,23 @@ func (p *Pipeline) eventUnit(ctx context.Context, q Queue, bot *Bot, item InboxI
 
 // reaction turns a reaction (Event.ReactionTo) into the command it stands
 // for, recorded when the message reacted to was sent, as a button press
-// would: in a direct message to the bot. ok is false for a reaction that
-// stands for nothing (another emoji, or a message that is not the bot's),
-// which is dropped. Other events are returned as they are.
+// would: in a direct message to the bot; and a reaction taken back
+// (Event.Unreact) into the button's Action.Unreact. ok is false for a
+// reaction that stands for nothing (another emoji, a message that is not
+// the bot's, a reaction taken back that the inbox no longer holds or that
+// someone else made), which is dropped. Other events are returned as they
+// are.
 func (p *Pipeline) reaction(ctx context.Context, q Queue, ev Event) (Event, bool, error) {
+	undo := ev.Unreact != ""
+	if undo {
+		// The reaction taken back: its own event, if the inbox still
+		// holds it and the same person made it.
+		orig, ok, err := q.HandledEvent(ctx, ev.Platform, ev.Unreact)
+		if err != nil || !ok || orig.ReactionTo == "" || orig.Sender != ev.Sender {
+			return ev, false, err
+		}
+		ev.ReactionTo, ev.Reaction = orig.ReactionTo, orig.Reaction
+	}
 	if ev.ReactionTo == "" {
 		return ev, true, nil
 	}
@@ -704,7 +717,11 @@ func (p *Pipeline) reaction(ctx context.Context, q Queue, ev Event) (Event, bool
 	if !actionReactions[key] {
 		return ev, false, nil
 	}
-	command, err := q.ReactionCommand(ctx, ev.Platform, ev.ReactionTo, key)
+	r, err := q.ReactionFor(ctx, ev.Platform, ev.ReactionTo, key)
+	command := r.Command
+	if undo {
+		command = r.Undo
+	}
 	if err != nil || command == "" {
 		return ev, false, err
 	}

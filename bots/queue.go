@@ -38,7 +38,7 @@ type SentMessage struct {
 	Scrub bool
 	// Reactions are the reactions the message offers on a ReactingSender's
 	// platform (ReactionsOf), Platform, stored with the mark so that a
-	// reaction to the message finds its command (Queue.ReactionCommand).
+	// reaction to the message finds its command (Queue.ReactionFor).
 	Reactions []Reaction    `json:",omitempty"`
 	Platform  core.Platform `json:",omitempty"`
 }
@@ -102,10 +102,13 @@ type Queue interface {
 	// (OutboxItem.InDoubt) when inDoubt is set, and is no longer in doubt
 	// otherwise.
 	RetryOutgoing(ctx context.Context, id int64, next time.Time, failed bool, lastErr string, inDoubt bool) error
-	// ReactionCommand returns the command that the reaction key (normalised)
-	// to the message messageID runs, as recorded when the message was
-	// marked sent (SentMessage.Reactions); "" when there is none.
-	ReactionCommand(ctx context.Context, platform core.Platform, messageID, key string) (string, error)
+	// ReactionFor returns the reaction key (normalised) to the message
+	// messageID, as recorded when the message was marked sent
+	// (SentMessage.Reactions); its Command is "" when there is none.
+	ReactionFor(ctx context.Context, platform core.Platform, messageID, key string) (Reaction, error)
+	// HandledEvent returns the stored event of platform with id eventID,
+	// while the inbox keeps it (Purge); ok is false when it does not.
+	HandledEvent(ctx context.Context, platform core.Platform, eventID string) (ev Event, ok bool, err error)
 	// ClaimJobs leases up to limit pending jobs that are due, oldest first.
 	ClaimJobs(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]core.Job, error)
 	// FinishJob marks a claimed job done; like FinishEvent, it fails with

@@ -62,6 +62,9 @@ func IsActionReaction(key string) bool { return actionReactions[NormalizeReactio
 type Reaction struct {
 	Key     string
 	Command string
+	// Undo is the command that taking the reaction back runs; "" for
+	// none (Action.Unreact).
+	Undo string
 }
 
 // ReactionsOf returns the reactions m offers: those of its commands that
@@ -78,7 +81,7 @@ func ReactionsOf(m Message) []Reaction {
 			dup = dup || r.Key == key
 		}
 		if !dup {
-			out = append(out, Reaction{Key: key, Command: a.Command})
+			out = append(out, Reaction{Key: key, Command: a.Command, Undo: a.Unreact})
 		}
 	}
 	return out

@@ -108,7 +108,7 @@ func TestReactionsArePurgedLater(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			store := open(t)
 			out := bots.Outgoing{To: bots.DirectTo(core.Identity{Platform: "test", User: "bob"}), Key: "k1",
-				Message: bots.Message{Actions: []bots.Action{{Kind: bots.ActionCommand, ID: "going:1", Command: "rsvp 1 going", Reaction: bots.ReactGoing}}}}
+				Message: bots.Message{Actions: []bots.Action{{Kind: bots.ActionCommand, ID: "going:1", Command: "rsvp 1 going", Reaction: bots.ReactGoing, Unreact: "rsvp 1 withdraw going"}}}}
 			items, err := store.PutOutgoingClaimed(ctx, []bots.Outgoing{out}, "me", time.Minute, t0)
 			if err != nil || len(items) != 1 {
 				t.Fatal(items, err)
@@ -123,17 +123,20 @@ func TestReactionsArePurgedLater(t *testing.T) {
 			}
 			command := func() string {
 				t.Helper()
-				c, err := store.ReactionCommand(ctx, "test", "$m1", bots.ReactGoing)
+				r, err := store.ReactionFor(ctx, "test", "$m1", bots.ReactGoing)
 				if err != nil {
 					t.Fatal(err)
 				}
-				return c
+				return r.Command
 			}
 			if got := command(); got != "rsvp 1 going" {
 				t.Fatalf("command = %q, want rsvp 1 going", got)
 			}
-			if c, err := store.ReactionCommand(ctx, "other", "$m1", bots.ReactGoing); err != nil || c != "" {
-				t.Errorf("another platform's message: %q, %v", c, err)
+			if r, err := store.ReactionFor(ctx, "test", "$m1", bots.ReactGoing); err != nil || r.Undo != "rsvp 1 withdraw going" {
+				t.Errorf("undo = %q, %v; want rsvp 1 withdraw going", r.Undo, err)
+			}
+			if r, err := store.ReactionFor(ctx, "other", "$m1", bots.ReactGoing); err != nil || r.Command != "" {
+				t.Errorf("another platform's message: %q, %v", r.Command, err)
 			}
 			week := 7 * 24 * time.Hour
 			if _, err := store.Purge(ctx, t0.Add(week)); err != nil {
@@ -180,4 +183,49 @@ func FuzzNormalizeReaction(f *testing.F) {
 			t.Fatalf("NormalizeReaction(%q) = %q, then %q", key, got, again)
 		}
 	})
+}
+
+// unreact delivers user's taking back of the reaction whose event id is
+// reaction, and returns what the bot sent.
+func (c *conversation) unreact(user, reaction string) string {
+	c.t.Helper()
+	c.n++
+	ev := bots.Event{
+		ID: fmt.Sprintf("u%d", c.n), Platform: "test", DM: true,
+		Sender: core.Identity{Platform: "test", User: user}, SenderName: user, Unreact: reaction,
+	}
+	return c.sent(func() error { return c.p.Deliver(context.Background(), ev) })
+}
+
+// TestTakingAReactionBack: on a platform that offers reactions, taking
+// back the 👍 on an event's card withdraws "going", but only while it is
+// still the person's answer (after a 🤔 the "maybe" stays), and only for
+// the person who reacted; taking back a reaction the inbox does not hold
+// does nothing.
+func TestTakingAReactionBack(t *testing.T) {
+	c := newReacting(t, false)
+	c.say("alice", "#agenda", "!evenement Atelier achats | début: 2026-11-20 14:00 | lieu: Lyon")
+	card := fmt.Sprintf("m-test:e%d/reply", c.n)
+	going := func() string { c.t.Helper(); return c.react("bob", card, bots.ReactGoing) }
+	if got := going(); !strings.Contains(got, "C'est noté, vous venez à Atelier achats") {
+		t.Fatalf("👍 on the card sent %q", got)
+	}
+	thumb := fmt.Sprintf("r%d", c.n)
+	if got := c.react("bob", card, bots.ReactMaybe); !strings.Contains(got, "peut-être") {
+		t.Fatalf("🤔 on the card sent %q", got)
+	}
+	think := fmt.Sprintf("r%d", c.n)
+	c.react("carol", card, bots.ReactMaybe)
+	if got := c.unreact("bob", thumb); got != "" {
+		t.Errorf("taking back 👍 after 🤔 sent %q, want nothing (bob stays maybe)", got)
+	}
+	if got := c.unreact("carol", think); got != "" {
+		t.Errorf("carol taking back bob's reaction sent %q, want nothing (her own maybe stays)", got)
+	}
+	if got := c.unreact("bob", "r-unknown"); got != "" {
+		t.Errorf("taking back an unknown reaction sent %q", got)
+	}
+	if got := c.unreact("bob", think); !strings.Contains(got, "C'est noté, vous ne venez pas à Atelier achats. Inscrits : 0, peut-être : 1.") {
+		t.Errorf("taking back 🤔 sent %q, want bob not going", got)
+	}
 }

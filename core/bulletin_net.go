@@ -474,6 +474,49 @@ func (n *Network) RSVP(ctx context.Context, who Identity, displayName string, id
 	return out, nil
 }
 
+// WithdrawRSVP takes back who's answer status to event id: they are then
+// not going, but only if their answer is still status (someone who took
+// back "going" after answering "maybe" stays "maybe"). changed says
+// whether it was. An event that is over fails with ErrConflict.
+func (n *Network) WithdrawRSVP(ctx context.Context, who Identity, displayName string, id EventID, status RSVPStatus) (out RSVPed, changed bool, err error) {
+	now := n.clock.Now()
+	err = n.store.InTx(ctx, func(tx Store) error {
+		person, err := tx.EnsurePerson(ctx, who, displayName, now)
+		if err != nil {
+			return err
+		}
+		e, err := tx.Event(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !e.End.After(now) {
+			return fmt.Errorf("%w: event %d is over", ErrConflict, id)
+		}
+		rsvps, err := tx.RSVPs(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, r := range rsvps {
+			if r.Person == person.ID && r.Status == status && status != RSVPNo {
+				if err := tx.SetRSVP(ctx, RSVP{Event: id, Person: person.ID, Status: RSVPNo, At: now}); err != nil {
+					return err
+				}
+				if rsvps, err = tx.RSVPs(ctx, id); err != nil {
+					return err
+				}
+				changed = true
+				break
+			}
+		}
+		out = RSVPed{Event: e, Counts: CountRSVPs(rsvps)}
+		return nil
+	})
+	if err != nil {
+		return RSVPed{}, false, fmt.Errorf("core: withdraw rsvp: %w", err)
+	}
+	return out, changed, nil
+}
+
 // FullError says that an event has no seat left.
 type FullError struct {
 	Event    EventID

@@ -82,6 +82,8 @@ func fuzzAdapter(tb testing.TB) *Adapter {
 // the bot (pill and m.mentions), replies with a fallback, in a thread, an
 // edit, a notice, formatted bodies, a direct message, the bot's own.
 var fuzzEvents = []string{
+	`{"type":"m.room.redaction","sender":"` + string(fuzzAlice) + `","event_id":"$x1","room_id":"` + string(fuzzRoom) + `","redacts":"$r1","content":{}}`,
+	`{"type":"m.room.redaction","sender":"` + string(fuzzAlice) + `","event_id":"$x2","room_id":"` + string(fuzzRoom) + `","content":{"redacts":"$r1"}}`,
 	`{"type":"m.reaction","sender":"` + string(fuzzAlice) + `","event_id":"$r1","room_id":"` + string(fuzzRoom) + `","content":{"m.relates_to":{"rel_type":"m.annotation","event_id":"$card","key":"👍️"}}}`,
 	`{"type":"m.reaction","sender":"` + string(fuzzAlice) + `","event_id":"$r2","room_id":"` + string(fuzzDMRoom) + `","content":{"m.relates_to":{"rel_type":"m.annotation","event_id":"$q1","key":"😄"}}}`,
 	`{"type":"m.room.message","sender":"` + string(fuzzAlice) + `","event_id":"$a1","room_id":"` + string(fuzzRoom) + `","origin_server_ts":1,"content":{"msgtype":"m.text","body":"bonjour"}}`,
@@ -102,7 +104,8 @@ var fuzzEvents = []string{
 // reaction with an emoji that stands for a button, which gives a reaction
 // to the event it annotates, in a direct message (in its room when that is
 // the bot's direct room), or a text message that is not an edit, which
-// gives an Event with its id, sender and room, Matrix as its platform, the tenants of its sender (names separated
+// gives an Event with its id, sender and room (a redaction gives an
+// Event that takes back what it redacts), Matrix as its platform, the tenants of its sender (names separated
 // by single spaces, no other blank), and a text no larger than the event
 // could carry (a JSON string grows threefold at most when decoded, an
 // invalid byte becoming U+FFFD; the prefix and "ask " add a few bytes);
@@ -128,6 +131,20 @@ func FuzzMatrixEvent(f *testing.F) {
 				t.Fatalf("event refused but converted: %+v", ev)
 			}
 			return
+		}
+		if evt.Type == event.EventRedaction {
+			redacts := evt.Content.AsRedaction().Redacts
+			if redacts == "" {
+				redacts = evt.Redacts
+			}
+			if ev.Unreact == "" || ev.Unreact != string(redacts) || !ev.DM || ev.Text != "" || ev.ReactionTo != "" || ev.ID != string(evt.ID) ||
+				ev.Sender.User != string(evt.Sender) || evt.Sender == fuzzBot {
+				t.Fatalf("redaction of %q taken as %+v", redacts, ev)
+			}
+			return
+		}
+		if ev.Unreact != "" {
+			t.Fatalf("a message taken as a redaction: %+v", ev)
 		}
 		if evt.Type == event.EventReaction {
 			rel := evt.Content.AsReaction().RelatesTo

@@ -266,12 +266,14 @@ func (a *Adapter) handleEvent(ctx context.Context, evt *event.Event) (*pendingEv
 	return nil, nil
 }
 
-// toEvent turns a text message, or a reaction with an emoji that stands for
-// a button (bots.IsActionReaction), into a bots.Event; ok is false for
-// anything else (notices, edits, media, state, other reactions, an event
-// without id or sender).
+// toEvent turns a text message, a reaction with an emoji that stands for
+// a button (bots.IsActionReaction), or a redaction (what it redacts may be
+// such a reaction) into a bots.Event; ok is false for anything else
+// (notices, edits, media, state, other reactions, an event without id or
+// sender).
 func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bool) {
-	if evt.Type != event.EventMessage && evt.Type != event.EventReaction || evt.ID == "" || evt.Sender == "" || evt.Sender == a.cli.UserID {
+	if evt.Type != event.EventMessage && evt.Type != event.EventReaction && evt.Type != event.EventRedaction ||
+		evt.ID == "" || evt.Sender == "" || evt.Sender == a.cli.UserID {
 		return bots.Event{}, false
 	}
 	if evt.Content.Parsed == nil {
@@ -279,8 +281,11 @@ func (a *Adapter) toEvent(ctx context.Context, evt *event.Event) (bots.Event, bo
 			return bots.Event{}, false
 		}
 	}
-	if evt.Type == event.EventReaction {
+	switch evt.Type {
+	case event.EventReaction:
 		return a.reactionEvent(ctx, evt)
+	case event.EventRedaction:
+		return a.redactionEvent(ctx, evt)
 	}
 	msg := evt.Content.AsMessage()
 	if msg.MsgType != event.MsgText || (msg.RelatesTo != nil && msg.RelatesTo.Type == event.RelReplace) {
@@ -343,6 +348,34 @@ func (a *Adapter) reactionEvent(ctx context.Context, evt *event.Event) (bots.Eve
 		Tenant:     Tenants(string(evt.Sender)),
 		ReactionTo: string(rel.EventID),
 		Reaction:   bots.NormalizeReaction(rel.Key),
+	}
+	if a.isDirect(evt.RoomID) {
+		ev.Room = string(evt.RoomID)
+	}
+	ev.SenderName, ev.At = a.senderName(ctx, evt), eventTime(evt)
+	return ev, true
+}
+
+// redactionEvent turns an m.room.redaction into a bots.Event that takes
+// back the event it redacts (Event.Unreact): the pipeline undoes what that
+// event did when it was a reaction of the same person that stands for a
+// button (a 👍 on an event's card taken back: no longer going), and drops
+// it otherwise.
+func (a *Adapter) redactionEvent(ctx context.Context, evt *event.Event) (bots.Event, bool) {
+	redacts := evt.Content.AsRedaction().Redacts // room version 11
+	if redacts == "" {
+		redacts = evt.Redacts
+	}
+	if redacts == "" {
+		return bots.Event{}, false
+	}
+	ev := bots.Event{
+		ID:       string(evt.ID),
+		Platform: Platform,
+		DM:       true,
+		Sender:   core.Identity{Platform: Platform, User: string(evt.Sender)},
+		Tenant:   Tenants(string(evt.Sender)),
+		Unreact:  string(redacts),
 	}
 	if a.isDirect(evt.RoomID) {
 		ev.Room = string(evt.RoomID)

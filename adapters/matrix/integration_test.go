@@ -404,6 +404,18 @@ func TestMatrixReactions(t *testing.T) {
 		ev.Sender.User != string(human.ID()) {
 		t.Errorf("delivered %+v, want a reaction 👍 to %s by %s in a direct message", ev, card, human.ID())
 	}
+	// Taking the 👍 back reaches the inbox as its undoing.
+	c, cancel := context.WithTimeout(ctx, matrixtest.Timeout)
+	redaction, err := human.Client.RedactEvent(c, room, going)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	undo := inbox.wait(t, "the reaction taken back", func(ev bots.Event) bool { return ev.ID == string(redaction.EventID) })
+	if undo.Unreact != string(going) || !undo.DM || undo.Text != "" || undo.Sender.User != string(human.ID()) {
+		t.Errorf("delivered %+v, want the undoing of %s by %s", undo, going, human.ID())
+	}
+
 	inbox.mu.Lock()
 	defer inbox.mu.Unlock()
 	for _, ev := range inbox.events { // 😄 came first: it would be here

@@ -433,12 +433,12 @@ func (s *Store) putReactions(ctx context.Context, sent []bots.SentMessage, now t
 	for _, m := range sent {
 		for _, r := range m.Reactions {
 			if len(args) == 0 {
-				query.WriteString("INSERT INTO reactions (platform, message_id, reaction, command, created_at) VALUES ")
+				query.WriteString("INSERT INTO reactions (platform, message_id, reaction, command, undo, created_at) VALUES ")
 			} else {
 				query.WriteString(", ")
 			}
-			query.WriteString("(?, ?, ?, ?, ?)")
-			args = append(args, m.Platform, m.MessageID, r.Key, r.Command, ts(now))
+			query.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, m.Platform, m.MessageID, r.Key, r.Command, r.Undo, ts(now))
 		}
 	}
 	if len(args) == 0 {
@@ -451,17 +451,36 @@ func (s *Store) putReactions(ctx context.Context, sent []bots.SentMessage, now t
 	return nil
 }
 
-// ReactionCommand implements bots.Queue.
-func (s *Store) ReactionCommand(ctx context.Context, platform core.Platform, messageID, key string) (string, error) {
-	var commands []string
-	if err := s.selectAll(ctx, &commands, "SELECT command FROM reactions WHERE platform = ? AND message_id = ? AND reaction = ?",
+// ReactionFor implements bots.Queue.
+func (s *Store) ReactionFor(ctx context.Context, platform core.Platform, messageID, key string) (bots.Reaction, error) {
+	var rows []struct {
+		Command string `db:"command"`
+		Undo    string `db:"undo"`
+	}
+	if err := s.selectAll(ctx, &rows, "SELECT command, undo FROM reactions WHERE platform = ? AND message_id = ? AND reaction = ?",
 		string(platform), messageID, key); err != nil {
-		return "", fmt.Errorf("sqlstore: reaction %q to %s: %w", key, messageID, err)
+		return bots.Reaction{}, fmt.Errorf("sqlstore: reaction %q to %s: %w", key, messageID, err)
 	}
-	if len(commands) == 0 {
-		return "", nil
+	if len(rows) == 0 {
+		return bots.Reaction{Key: key}, nil
 	}
-	return commands[0], nil
+	return bots.Reaction{Key: key, Command: rows[0].Command, Undo: rows[0].Undo}, nil
+}
+
+// HandledEvent implements bots.Queue.
+func (s *Store) HandledEvent(ctx context.Context, platform core.Platform, eventID string) (bots.Event, bool, error) {
+	var payloads []string
+	if err := s.selectAll(ctx, &payloads, "SELECT payload FROM inbox WHERE platform = ? AND event_id = ?", string(platform), eventID); err != nil {
+		return bots.Event{}, false, fmt.Errorf("sqlstore: event %s of %s: %w", eventID, platform, err)
+	}
+	if len(payloads) == 0 {
+		return bots.Event{}, false, nil
+	}
+	var ev bots.Event
+	if err := json.Unmarshal([]byte(payloads[0]), &ev); err != nil {
+		return bots.Event{}, false, fmt.Errorf("sqlstore: event %s of %s: %w", eventID, platform, err)
+	}
+	return ev, true, nil
 }
 
 // MarkSentAndDoubt implements bots.Queue: one message sent and the next in

@@ -111,7 +111,7 @@ func TestMatrixAskerSlackExpert(t *testing.T) {
 // behind the platform's relay), an event posted in a room gets its card
 // with the bot's 👍 and 🤔 under it; a person's 👍 on the card registers
 // them, as the button would elsewhere, and they are told so in a direct
-// message.
+// message; taking the 👍 back withdraws them.
 func TestMatrixReactionRSVP(t *testing.T) {
 	hs := matrixtest.Homeserver(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -166,11 +166,24 @@ func TestMatrixReactionRSVP(t *testing.T) {
 		alice.WaitEvent(t, room, 0, matrixtest.And(matrixtest.SentBy(botID), matrixtest.IsReaction(card.ID, key)))
 	}
 
-	bob.React(t, room, card.ID, bots.ReactGoing)
+	thumb := bob.React(t, room, card.ID, bots.ReactGoing)
 	dm := bob.AcceptInvite(t, botID, 0)
 	bob.WaitEvent(t, dm, 0, matrixtest.BodyContains("C'est noté, vous venez à"))
 	rsvps, err := store.RSVPs(ctx, 1)
 	if err != nil || len(rsvps) != 1 || rsvps[0].Status != core.RSVPGoing {
 		t.Errorf("RSVPs of event 1: %+v, %v; want bob going", rsvps, err)
+	}
+
+	// Bob takes his 👍 back: he is no longer going.
+	c, stop := context.WithTimeout(ctx, matrixtest.Timeout)
+	_, err = bob.Client.RedactEvent(c, room, thumb)
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitEvent(t, dm, 0, matrixtest.BodyContains("C'est noté, vous ne venez pas à"))
+	rsvps, err = store.RSVPs(ctx, 1)
+	if err != nil || len(rsvps) != 1 || rsvps[0].Status != core.RSVPNo {
+		t.Errorf("RSVPs of event 1 after the 👍 was taken back: %+v, %v; want bob not going", rsvps, err)
 	}
 }
