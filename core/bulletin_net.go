@@ -433,18 +433,7 @@ func (n *Network) RSVP(ctx context.Context, who Identity, displayName string, id
 	now := n.clock.Now()
 	var out RSVPed
 	err := n.store.InTx(ctx, func(tx Store) error {
-		person, err := tx.EnsurePerson(ctx, who, displayName, now)
-		if err != nil {
-			return err
-		}
-		e, err := tx.Event(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !e.End.After(now) {
-			return fmt.Errorf("%w: event %d is over", ErrConflict, id)
-		}
-		rsvps, err := tx.RSVPs(ctx, id)
+		person, e, rsvps, err := openEvent(ctx, tx, who, displayName, id, now)
 		if err != nil {
 			return err
 		}
@@ -481,18 +470,7 @@ func (n *Network) RSVP(ctx context.Context, who Identity, displayName string, id
 func (n *Network) WithdrawRSVP(ctx context.Context, who Identity, displayName string, id EventID, status RSVPStatus) (out RSVPed, changed bool, err error) {
 	now := n.clock.Now()
 	err = n.store.InTx(ctx, func(tx Store) error {
-		person, err := tx.EnsurePerson(ctx, who, displayName, now)
-		if err != nil {
-			return err
-		}
-		e, err := tx.Event(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !e.End.After(now) {
-			return fmt.Errorf("%w: event %d is over", ErrConflict, id)
-		}
-		rsvps, err := tx.RSVPs(ctx, id)
+		person, e, rsvps, err := openEvent(ctx, tx, who, displayName, id, now)
 		if err != nil {
 			return err
 		}
@@ -515,6 +493,24 @@ func (n *Network) WithdrawRSVP(ctx context.Context, who Identity, displayName st
 		return RSVPed{}, false, fmt.Errorf("core: withdraw rsvp: %w", err)
 	}
 	return out, changed, nil
+}
+
+// openEvent reads, in tx, who answering event id and the answers it has;
+// an event that is over fails with ErrConflict.
+func openEvent(ctx context.Context, tx Store, who Identity, displayName string, id EventID, now time.Time) (Person, Event, []RSVP, error) {
+	person, err := tx.EnsurePerson(ctx, who, displayName, now)
+	if err != nil {
+		return Person{}, Event{}, nil, err
+	}
+	e, err := tx.Event(ctx, id)
+	if err != nil {
+		return Person{}, Event{}, nil, err
+	}
+	if !e.End.After(now) {
+		return Person{}, Event{}, nil, fmt.Errorf("%w: event %d is over", ErrConflict, id)
+	}
+	rsvps, err := tx.RSVPs(ctx, id)
+	return person, e, rsvps, err
 }
 
 // FullError says that an event has no seat left.

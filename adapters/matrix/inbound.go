@@ -340,20 +340,26 @@ func (a *Adapter) reactionEvent(ctx context.Context, evt *event.Event) (bots.Eve
 	if rel.Type != event.RelAnnotation || rel.EventID == "" || !bots.IsActionReaction(rel.Key) {
 		return bots.Event{}, false
 	}
+	ev := a.pressEvent(ctx, evt)
+	ev.ReactionTo, ev.Reaction = string(rel.EventID), bots.NormalizeReaction(rel.Key)
+	return ev, true
+}
+
+// pressEvent is the bots.Event of evt taken as a button press: a direct
+// message to the bot, in the room only when that is the bot's direct room.
+func (a *Adapter) pressEvent(ctx context.Context, evt *event.Event) bots.Event {
 	ev := bots.Event{
-		ID:         string(evt.ID),
-		Platform:   Platform,
-		DM:         true,
-		Sender:     core.Identity{Platform: Platform, User: string(evt.Sender)},
-		Tenant:     Tenants(string(evt.Sender)),
-		ReactionTo: string(rel.EventID),
-		Reaction:   bots.NormalizeReaction(rel.Key),
+		ID:       string(evt.ID),
+		Platform: Platform,
+		DM:       true,
+		Sender:   core.Identity{Platform: Platform, User: string(evt.Sender)},
+		Tenant:   Tenants(string(evt.Sender)),
 	}
 	if a.isDirect(evt.RoomID) {
 		ev.Room = string(evt.RoomID)
 	}
 	ev.SenderName, ev.At = a.senderName(ctx, evt), eventTime(evt)
-	return ev, true
+	return ev
 }
 
 // redactionEvent turns an m.room.redaction into a bots.Event that takes
@@ -369,18 +375,8 @@ func (a *Adapter) redactionEvent(ctx context.Context, evt *event.Event) (bots.Ev
 	if redacts == "" {
 		return bots.Event{}, false
 	}
-	ev := bots.Event{
-		ID:       string(evt.ID),
-		Platform: Platform,
-		DM:       true,
-		Sender:   core.Identity{Platform: Platform, User: string(evt.Sender)},
-		Tenant:   Tenants(string(evt.Sender)),
-		Unreact:  string(redacts),
-	}
-	if a.isDirect(evt.RoomID) {
-		ev.Room = string(evt.RoomID)
-	}
-	ev.SenderName, ev.At = a.senderName(ctx, evt), eventTime(evt)
+	ev := a.pressEvent(ctx, evt)
+	ev.Unreact = string(redacts)
 	return ev, true
 }
 
