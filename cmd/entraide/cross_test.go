@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"entraide/adapters/matrix/matrixtest"
 	slackad "entraide/adapters/slack"
 	"entraide/adapters/slack/slacktest"
+	"entraide/adapters/sqlstore"
 	"entraide/adapters/sqlstore/sqlstoretest"
 	"entraide/bots"
 	"entraide/core"
@@ -26,24 +28,9 @@ import (
 // adapters and the durable pipeline.
 func TestMatrixAskerSlackExpert(t *testing.T) {
 	hs := matrixtest.Homeserver(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	store := sqlstoretest.SQLite(t)
-	log := matrixtest.Logger(t)
-
-	net, err := core.NewNetwork(store, nil, core.SystemClock{}, core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := bots.New(net, botDefaults(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pipe *bots.Pipeline
-	inbox := bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return pipe.Deliver(ctx, ev) })
-
+	svc := newService(t)
 	mcfg := matrixtest.BotConfig(t, hs, matrix.EncryptionOff)
-	ma, err := matrix.New(mcfg, inbox, store, store.DB().DB, log)
+	ma, err := matrix.New(mcfg, svc.inbox, svc.store, svc.store.DB().DB, svc.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,24 +39,11 @@ func TestMatrixAskerSlackExpert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sa, err := slackad.New(scfg, inbox, log)
+	sa, err := slackad.New(scfg, svc.inbox, svc.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg := pipelineConfig(store.Dialect(), time.Hour)
-	pcfg.Poll = 50 * time.Millisecond
-	if pipe, err = bots.NewPipeline(store, bot, []bots.Sender{ma, sa}, core.SystemClock{}, pcfg, log, nil); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 2)
-	go func() { done <- pipe.Run(ctx) }()
-	go func() { done <- sa.Run(ctx) }()
-	defer func() {
-		cancel()
-		for range 2 {
-			<-done
-		}
-	}()
+	svc.start(t, []bots.Sender{ma, sa}, sa.Run)
 	matrixtest.Run(t, ma)
 	ws.WaitConnected(t)
 
@@ -114,22 +88,11 @@ func TestMatrixAskerSlackExpert(t *testing.T) {
 // message; taking the 👍 back withdraws them.
 func TestMatrixReactionRSVP(t *testing.T) {
 	hs := matrixtest.Homeserver(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	store := sqlstoretest.SQLite(t)
-	log := matrixtest.Logger(t)
-	net, err := core.NewNetwork(store, nil, core.SystemClock{}, core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, err := bots.New(net, botDefaults(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pipe *bots.Pipeline
-	inbox := bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return pipe.Deliver(ctx, ev) })
+	ctx := context.Background()
+	svc := newService(t)
+	store := svc.store
 	mcfg := matrixtest.BotConfig(t, hs, matrix.EncryptionOff)
-	ma, err := matrix.New(mcfg, inbox, store, store.DB().DB, log)
+	ma, err := matrix.New(mcfg, svc.inbox, store, store.DB().DB, svc.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,20 +101,7 @@ func TestMatrixReactionRSVP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg := pipelineConfig(store.Dialect(), time.Hour)
-	pcfg.Poll = 50 * time.Millisecond
-	if pipe, err = bots.NewPipeline(store, bot, []bots.Sender{plat.sender}, core.SystemClock{}, pcfg, log, nil); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 2)
-	go func() { done <- pipe.Run(ctx) }()
-	go func() { done <- run(ctx) }()
-	defer func() {
-		cancel()
-		for range 2 {
-			<-done
-		}
-	}()
+	svc.start(t, []bots.Sender{plat.sender}, run)
 
 	alice := matrixtest.Register(t, hs, "alice")
 	bob := matrixtest.Register(t, hs, "bob")
@@ -186,4 +136,54 @@ func TestMatrixReactionRSVP(t *testing.T) {
 	if err != nil || len(rsvps) != 1 || rsvps[0].Status != core.RSVPNo {
 		t.Errorf("RSVPs of event 1 after the 👍 was taken back: %+v, %v; want bob not going", rsvps, err)
 	}
+}
+
+// service is one entraide process as the cross-platform tests run it: a
+// bot on the default network over a throwaway SQLite store, and a durable
+// pipeline, made by start, to which inbox delivers.
+type service struct {
+	store *sqlstore.Store
+	log   *slog.Logger
+	bot   *bots.Bot
+	pipe  *bots.Pipeline
+	inbox bots.Inbox
+}
+
+func newService(t *testing.T) *service {
+	t.Helper()
+	s := &service{store: sqlstoretest.SQLite(t), log: matrixtest.Logger(t)}
+	net, err := core.NewNetwork(s.store, nil, core.SystemClock{}, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.bot, err = bots.New(net, botDefaults(), s.log); err != nil {
+		t.Fatal(err)
+	}
+	s.inbox = bots.InboxFunc(func(ctx context.Context, ev bots.Event) error { return s.pipe.Deliver(ctx, ev) })
+	return s
+}
+
+// start makes the pipeline, sending through senders and polling every
+// 50 ms, and runs it with runs (the adapters' connections) until the test
+// ends.
+func (s *service) start(t *testing.T, senders []bots.Sender, runs ...func(context.Context) error) {
+	t.Helper()
+	pcfg := pipelineConfig(s.store.Dialect(), time.Hour)
+	pcfg.Poll = 50 * time.Millisecond
+	var err error
+	if s.pipe, err = bots.NewPipeline(s.store, s.bot, senders, core.SystemClock{}, pcfg, s.log, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runs = append(runs, s.pipe.Run)
+	done := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { done <- run(ctx) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range runs {
+			<-done
+		}
+	})
 }
