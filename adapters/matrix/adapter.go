@@ -101,7 +101,9 @@ type Adapter struct {
 	// (a cut connection, a server error), with when that send began: the
 	// homeserver may have taken the event, and a homeserver that restarted
 	// since has forgotten the transaction id (Dendrite keeps them in
-	// memory), so the event is looked for before it is sent again.
+	// memory), so the event is looked for before it is sent again. A
+	// message's doubt is also written in its record (sendOnce), for the
+	// next process.
 	doubt map[string]time.Time
 
 	// Timings, shortened by tests.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"entraide/adapters/sqlstore"
 	"entraide/adapters/sqlstore/sqlstoretest"
 	"entraide/bots"
 )
@@ -72,12 +73,19 @@ func (f *fakeHomeserver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // runFake runs an adapter against f until the test ends.
-func runFake(t *testing.T, f *fakeHomeserver, inbox bots.Inbox) (*Adapter, Checkpointer) {
+func runFake(t *testing.T, f *fakeHomeserver, inbox bots.Inbox) (*Adapter, *sqlstore.Store) {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	store := sqlstoretest.SQLite(t)
-	a, err := New(Config{Homeserver: srv.URL, Token: "tok", Encryption: EncryptionOff}, inbox, store, store.DB().DB, nil)
+	return startFake(t, srv.URL, store, inbox), store
+}
+
+// startFake runs an adapter on the fake homeserver at url with store, as
+// a restarted entraide would; Run stops at the end of the test.
+func startFake(t *testing.T, url string, store *sqlstore.Store, inbox bots.Inbox) *Adapter {
+	t.Helper()
+	a, err := New(Config{Homeserver: url, Token: "tok", Encryption: EncryptionOff}, inbox, store, store.DB().DB, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +99,7 @@ func runFake(t *testing.T, f *fakeHomeserver, inbox bots.Inbox) (*Adapter, Check
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return a, store
+	return a
 }
 
 // TestSendErrors checks how homeserver refusals reach bots.Sender's
@@ -210,7 +218,7 @@ func TestSendInDoubtIsLookedFor(t *testing.T) {
 		slices.Reverse(chunk)
 		json.NewEncoder(w).Encode(map[string]any{"chunk": chunk, "start": "t1"})
 	}}
-	a, _ := runFake(t, f, bots.InboxFunc(func(context.Context, bots.Event) error { return nil }))
+	a, store := runFake(t, f, bots.InboxFunc(func(context.Context, bots.Event) error { return nil }))
 	ctx := context.Background()
 	send := func(key string, status int, take bool) (bots.Sent, error) {
 		hs.Lock()
@@ -243,6 +251,19 @@ func TestSendInDoubtIsLookedFor(t *testing.T) {
 	sent, err = send("k3", 200, false)
 	if sends, looks, stored := counts(); err != nil || sent.MessageID != "$e3" || sends != 5 || looks != 2 || stored != 3 {
 		t.Fatalf("after a 400: %v %v, %d sends, %d lookups, %d events", sent, err, sends, looks, stored)
+	}
+	// Taken but cut, then entraide restarts: the new process still looks
+	// for it (the doubt is in the message's record), and sends nothing.
+	send("k4", 502, true)
+	a = startFake(t, a.cfg.Homeserver, store, bots.InboxFunc(func(context.Context, bots.Event) error { return nil }))
+	sent, err = send("k4", 200, false)
+	if sends, looks, stored := counts(); err != nil || sent.MessageID != "$e4" || sends != 6 || looks != 3 || stored != 4 {
+		t.Fatalf("after a 502 that took the event and a restart: %v %v, %d sends, %d lookups, %d events; want $e4 found by a lookup, not sent again", sent, err, sends, looks, stored)
+	}
+	// Found once, it is recorded as sent: no second lookup.
+	sent, err = send("k4", 200, false)
+	if sends, looks, _ := counts(); err != nil || sent.MessageID != "$e4" || sends != 6 || looks != 3 {
+		t.Fatalf("the found event sent again: %v %v, %d sends, %d lookups", sent, err, sends, looks)
 	}
 }
 

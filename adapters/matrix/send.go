@@ -58,7 +58,7 @@ func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) 
 	}
 	var first id.EventID
 	if file == nil || strings.TrimSpace(o.Message.PlainText()) != "" {
-		eventID, err := a.sendOnce(ctx, "sent:", o.Key, roomOf, func(room id.RoomID) (id.EventID, error) {
+		eventID, err := a.sendOnce(ctx, "sent:", o.Key, TxnID(o.Key), roomOf, func(room id.RoomID) (id.EventID, error) {
 			content := Render(o.Message)
 			inThread(content, o.To)
 			return a.sendContent(ctx, room, content, TxnID(o.Key))
@@ -72,7 +72,7 @@ func (a *Adapter) Send(ctx context.Context, o bots.Outgoing) (bots.Sent, error) 
 		}
 	}
 	if file != nil {
-		eventID, err := a.sendOnce(ctx, "file:", o.Key, roomOf, func(room id.RoomID) (id.EventID, error) {
+		eventID, err := a.sendOnce(ctx, "file:", o.Key, fileTxnID(o.Key), roomOf, func(room id.RoomID) (id.EventID, error) {
 			return a.sendFile(ctx, room, file, o.To, fileTxnID(o.Key))
 		})
 		if err != nil {
@@ -119,13 +119,21 @@ func (a *Adapter) react(ctx context.Context, o bots.Outgoing, roomOf func() (id.
 // sendOnce returns the event recorded under record+key when there is one;
 // otherwise it sends with send into the room roomOf finds, and records the
 // new event under record+key. An empty key is never recorded.
-func (a *Adapter) sendOnce(ctx context.Context, record, key string, roomOf func() (id.RoomID, error), send func(id.RoomID) (id.EventID, error)) (id.EventID, error) {
+//
+// A send with transaction id txnID that got no clear answer (in doubt, see
+// sendEvent) is recorded too, as doubtRecord and the time it began, so
+// that the event is still looked for before it is sent again after a
+// restart of entraide: the homeserver restart that often cuts such a send
+// may also have made it forget the transaction id.
+func (a *Adapter) sendOnce(ctx context.Context, record, key, txnID string, roomOf func() (id.RoomID, error), send func(id.RoomID) (id.EventID, error)) (id.EventID, error) {
 	if key != "" {
 		prev, err := a.store.Checkpoint(ctx, a.key(record+key))
 		if err != nil {
 			return "", fmt.Errorf("matrix: send %s: %w", key, err)
 		}
-		if prev != "" {
+		if began, ok := strings.CutPrefix(prev, doubtRecord); ok {
+			a.recallDoubt(txnID, began)
+		} else if prev != "" {
 			return id.EventID(prev), nil
 		}
 	}
@@ -135,6 +143,11 @@ func (a *Adapter) sendOnce(ctx context.Context, record, key string, roomOf func(
 	}
 	eventID, err := send(room)
 	if err != nil {
+		if began, ok := a.inDoubt(txnID); ok && key != "" {
+			if err := a.store.SetCheckpoint(ctx, a.key(record+key), doubtRecord+strconv.FormatInt(began.UnixMilli(), 10)); err != nil {
+				a.log.Warn("matrix: cannot record a send in doubt", "key", key, "err", err)
+			}
+		}
 		return "", err
 	}
 	if key != "" {
@@ -143,6 +156,33 @@ func (a *Adapter) sendOnce(ctx context.Context, record, key string, roomOf func(
 		}
 	}
 	return eventID, nil
+}
+
+// doubtRecord starts the record of a message whose send is in doubt; the
+// time the send began follows, in Unix milliseconds. Event ids start with
+// '$', so the two never mix.
+const doubtRecord = "doubt:"
+
+// inDoubt returns when the send in doubt with transaction id txnID began.
+func (a *Adapter) inDoubt(txnID string) (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	began, ok := a.doubt[txnID]
+	return began, ok
+}
+
+// recallDoubt puts back in memory a send in doubt read from its record
+// (began in Unix milliseconds); an unreadable time counts as a day ago.
+func (a *Adapter) recallDoubt(txnID, began string) {
+	t := time.Now().Add(-24 * time.Hour)
+	if ms, err := strconv.ParseInt(began, 10, 64); err == nil {
+		t = time.UnixMilli(ms)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.doubt[txnID]; !ok {
+		a.doubt[txnID] = t
+	}
 }
 
 // destination returns the room o goes to: o.To.Room, or the direct room
