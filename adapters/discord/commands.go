@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"entraide/bots"
 	"entraide/core"
 )
 
@@ -58,6 +59,11 @@ func idOption() commandOption {
 		Description: "Question number", DescriptionLocalizations: localized("Question number", "Numéro de la question"), MinValue: &one}
 }
 
+// anyCommand is the application command that runs any of the bot's
+// commands, written out as in a message: those without a command of their
+// own (offers, events, subscriptions, digests…) are reached through it.
+const anyCommand = "entraide"
+
 // commandList returns the application commands the adapter registers, in
 // English with French localizations. global adds the contexts of global
 // commands (servers and direct messages with the bot).
@@ -71,8 +77,17 @@ func commandList(global bool) []appCommand {
 			stringOption("text", "texte", "Your answer", "Votre réponse", true, 4000), idOption()),
 		command("resolve", "resolu", "Mark your question resolved", "Marquer votre question comme résolue", idOption()),
 		command("pass", "passer", "Not your area: the question goes to another expert", "Pas votre domaine : la question part à un autre expert", idOption()),
+		command("snooze", "plus-tard", "Answer a question sent to you later: it is sent again then", "Répondre plus tard à une question transmise : elle vous est renvoyée",
+			idOption(), stringOption("delay", "delai", "How long, such as 2h or 1d (2 hours if empty)", "Combien de temps, par exemple 2h ou 1j (2 heures si vide)", false, 40)),
 		command("mine", "mes-questions", "Your open questions and those waiting for your answer", "Vos questions ouvertes et celles qui attendent votre réponse"),
+		command("search", "chercher", "Search the questions already resolved", "Chercher parmi les questions déjà résolues",
+			stringOption("text", "texte", "What you are looking for", "Ce que vous cherchez", true, 500)),
+		command("away", "absent", "No questions sent to you until a date", "Plus de questions transmises jusqu'à une date",
+			stringOption("until", "jusqua", "The day you are back (2026-12-01) or how long (2w)", "Le jour du retour (2026-12-01) ou la durée (2s)", true, 40)),
+		command("back", "retour", "Questions are sent to you again", "Les questions vous sont de nouveau transmises"),
 		command("help", "aide", "The list of commands", "La liste des commandes"),
+		command(anyCommand, anyCommand, "Any other command, as help lists them (offers, events, digest…)", "Toute autre commande, comme l'aide les liste (offres, agenda, lettre…)",
+			stringOption("command", "commande", "The command and its words, such as: offers", "La commande et ses mots, par exemple : offres", false, 4000)),
 	}
 	if global {
 		for i := range cmds {
@@ -140,6 +155,16 @@ func slashText(prefix, name string, opts []slashOption) string {
 		parts = append(parts, optionValue(opts, "id"), optionValue(opts, "text"))
 	case "resolve", "pass":
 		parts = append(parts, optionValue(opts, "id"))
+	case "snooze":
+		parts = append(parts, optionValue(opts, "id"), optionValue(opts, "delay"))
+	case "search":
+		parts = append(parts, optionValue(opts, "text"))
+	case "away":
+		parts = append(parts, optionValue(opts, "until"))
+	case anyCommand:
+		// As a mention reads it: a command word keeps its command, other
+		// text is a question, nothing asks for help.
+		return bots.AddressedText(prefix, strings.TrimPrefix(optionValue(opts, "command"), "/"), true)
 	}
 	var kept []string
 	for _, p := range parts {

@@ -1,9 +1,15 @@
 package discord
 
 import (
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"entraide/bots"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -61,6 +67,16 @@ func TestSlashText(t *testing.T) {
 		{"pass", nil, "!pass"},
 		{"mine", nil, "!mine"},
 		{"help", nil, "!help"},
+		{"snooze", []slashOption{opt("id", `4`), opt("delay", `"3j"`)}, "!snooze 4 3j"},
+		{"snooze", nil, "!snooze"},
+		{"search", []slashOption{opt("text", `"avenant"`)}, "!search avenant"},
+		{"away", []slashOption{opt("until", `"2026-12-01"`)}, "!away 2026-12-01"},
+		{"back", nil, "!back"},
+		{"entraide", []slashOption{opt("command", `"offres"`)}, "!offres"},
+		{"entraide", []slashOption{opt("command", `"/rsvp 3 oui"`)}, "!rsvp 3 oui"},
+		{"entraide", []slashOption{opt("command", `"!digest"`)}, "!digest"},
+		{"entraide", []slashOption{opt("command", `"Qui valide un avenant ?"`)}, "!ask Qui valide un avenant ?"},
+		{"entraide", nil, "!help"},
 	} {
 		if got := slashText("!", c.name, c.opts); got != c.want {
 			t.Errorf("/%s %v = %q, want %q", c.name, c.opts, got, c.want)
@@ -98,5 +114,56 @@ func TestSnowflakeTime(t *testing.T) {
 		if got := SnowflakeTime(s); !got.IsZero() {
 			t.Errorf("SnowflakeTime(%q) = %v, want zero", s, got)
 		}
+	}
+}
+
+// TestCommandListFollowsDiscordRules checks the registered commands against
+// Discord's rules (names of 1 to 32 lowercase letters, digits, '-' or '_',
+// in every locale; descriptions of 1 to 100 characters; required options
+// first; no name twice), and that each command's text runs one of the
+// bot's commands.
+func TestCommandListFollowsDiscordRules(t *testing.T) {
+	name := regexp.MustCompile(`^[-_\p{Ll}\p{Lo}\p{N}]{1,32}$`)
+	checkNames := func(what, n string, loc map[string]string) {
+		for _, v := range append([]string{n}, slices.Collect(maps.Values(loc))...) {
+			if !name.MatchString(v) {
+				t.Errorf("%s: name %q is not a valid Discord name", what, v)
+			}
+		}
+	}
+	checkDesc := func(what, d string, loc map[string]string) {
+		for _, v := range append([]string{d}, slices.Collect(maps.Values(loc))...) {
+			if n := utf8.RuneCountInString(v); n < 1 || n > 100 {
+				t.Errorf("%s: description %q has %d characters, want 1 to 100", what, v, n)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, c := range commandList(true) {
+		if seen[c.Name] {
+			t.Errorf("command %s twice", c.Name)
+		}
+		seen[c.Name] = true
+		checkNames(c.Name, c.Name, c.NameLocalizations)
+		checkDesc(c.Name, c.Description, c.DescriptionLocalizations)
+		optional := false
+		for _, o := range c.Options {
+			checkNames(c.Name+" "+o.Name, o.Name, o.NameLocalizations)
+			checkDesc(c.Name+" "+o.Name, o.Description, o.DescriptionLocalizations)
+			if o.Required && optional {
+				t.Errorf("%s: required option %s after an optional one", c.Name, o.Name)
+			}
+			optional = optional || !o.Required
+		}
+		text := slashText("!", c.Name, nil)
+		if c.Name == anyCommand {
+			continue // runs whatever it is given: see TestSlashText
+		}
+		if cmd, _, ok := bots.ParseCommand("!", text); !ok || !bots.IsCommandWord(cmd) || cmd != c.Name {
+			t.Errorf("/%s gives %q, not the bot's command %s", c.Name, text, c.Name)
+		}
+	}
+	if len(seen) > 100 {
+		t.Errorf("%d commands, Discord takes 100 at most", len(seen))
 	}
 }

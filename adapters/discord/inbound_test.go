@@ -140,6 +140,39 @@ func TestDuplicateInteraction(t *testing.T) {
 	}
 }
 
+// TestAnyCommandAsks checks that /entraide with a question asks it as /ask
+// does (the question is posted in the channel and the event is in its
+// thread), and that /entraide with a command word runs that command.
+func TestAnyCommandAsks(t *testing.T) {
+	f := newFake(t)
+	in := &recInbox{f: f}
+	start(t, f, testConfig(f), in, newMemStore())
+	f.dispatch("INTERACTION_CREATE", payload(t, "slash_ask.json", func(m map[string]any) {
+		m["data"].(map[string]any)["name"] = "entraide"
+		m["data"].(map[string]any)["options"] = []any{map[string]any{"name": "command", "type": 3, "value": "Qui valide un avenant ?"}}
+	}))
+	evs := in.wait(t, 1)
+	if evs[0].Text != "!ask Qui valide un avenant ?" || evs[0].Thread == "" || evs[0].DM {
+		t.Errorf("/entraide with a question gave %+v, want !ask in the question's thread", evs[0])
+	}
+	posts := f.waitFor("POST /api/v10/channels/"+chanC1+"/messages", atLeast(1))
+	if c := body(t, posts[0])["content"].(string); !strings.Contains(c, "> Qui valide un avenant ?") {
+		t.Errorf("question message %q", c)
+	}
+	f.dispatch("INTERACTION_CREATE", payload(t, "slash_ask.json", func(m map[string]any) {
+		m["id"] = "900000000000000021"
+		m["data"].(map[string]any)["name"] = "entraide"
+		m["data"].(map[string]any)["options"] = []any{map[string]any{"name": "command", "type": 3, "value": "agenda"}}
+	}))
+	evs = in.wait(t, 2)
+	if evs[1].Text != "!agenda" || evs[1].Thread != "" {
+		t.Errorf("/entraide agenda gave %+v", evs[1])
+	}
+	if posts := f.find("POST /api/v10/channels/" + chanC1 + "/messages"); len(posts) != 1 {
+		t.Errorf("%d messages posted in the channel, want only the question", len(posts))
+	}
+}
+
 // TestMessages checks mentions and direct messages, and that plain channel
 // messages are skipped without message content mode.
 func TestMessages(t *testing.T) {

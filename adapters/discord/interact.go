@@ -110,7 +110,11 @@ func (a *Adapter) onInteraction(ctx context.Context, i interactionPayload) {
 			return
 		}
 		ev.Text = slashText(p, data.Name, data.Options)
-		a.command(ctx, i, ev, who.ID, optionValue(data.Options, "question"), respond)
+		question := optionValue(data.Options, "question")
+		if data.Name == anyCommand {
+			question, _ = a.askArgs(ev.Text) // posted in the channel, as /ask does
+		}
+		a.command(ctx, i, ev, who.ID, question, respond)
 	case interactionComponent:
 		c, ok := parseCustomID(data.CustomID)
 		switch {
