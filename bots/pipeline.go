@@ -737,6 +737,13 @@ type writeDeferrer interface {
 	DeferWrites()
 }
 
+// peopleKeeper is a queue transaction that can read the people of many
+// accounts in one statement and keep them for the rest of the transaction
+// (sqlstore does): a batch reads its events' senders together.
+type peopleKeeper interface {
+	KeepPeople(ctx context.Context, ids []core.Identity) error
+}
+
 // handleBatch handles claimed events in one transaction, which saves a
 // commit per event. When any of them fails it rolls back and reports
 // false, and each event is then handled in a transaction of its own.
@@ -750,6 +757,15 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 		took, claimed = took[:0], claimed[:0]
 		if d, ok := q.(writeDeferrer); ok {
 			d.DeferWrites()
+		}
+		if k, ok := q.(peopleKeeper); ok {
+			senders := make([]core.Identity, len(items))
+			for i, item := range items {
+				senders[i] = item.Event.Sender
+			}
+			if err := k.KeepPeople(ctx, senders); err != nil {
+				return err
+			}
 		}
 		for _, item := range items {
 			start = time.Now()

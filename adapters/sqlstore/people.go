@@ -59,6 +59,10 @@ func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName 
 		if !errors.Is(err, core.ErrNotFound) {
 			return err
 		}
+		// A new person and account change nothing the transaction read:
+		// what it keeps stays (see forget).
+		t.adding = true
+		defer func() { t.adding = false }()
 		var pid int64
 		if err := t.get(ctx, &pid, "INSERT INTO people (display_name, lang, created_at) VALUES (?, '', ?) RETURNING id",
 			displayName, ts(at)); err != nil {
@@ -98,6 +102,9 @@ func (s *Store) PersonByIdentity(ctx context.Context, id core.Identity) (core.Pe
 	if p, ok := s.reads.person(id); ok {
 		return p, nil
 	}
+	if s.reads != nil && s.reads.absent[id] {
+		return core.Person{}, fmt.Errorf("sqlstore: person %s: %w", id, core.ErrNotFound)
+	}
 	var r personRow
 	if err := s.get(ctx, &r, queryPersonByIdentity, string(id.Platform), id.User); err != nil {
 		return core.Person{}, notFound(err, "sqlstore: person "+id.String())
@@ -105,6 +112,45 @@ func (s *Store) PersonByIdentity(ctx context.Context, id core.Identity) (core.Pe
 	p := r.person()
 	s.reads.keepPerson(id, p)
 	return p, nil
+}
+
+// KeepPeople reads, in one statement, the people of the accounts ids that
+// the transaction has not read yet, and keeps them, and which accounts
+// have no one, for PersonByIdentity and EnsurePerson to answer from
+// memory: a batch of events reads its senders together instead of one
+// statement each. Outside a transaction it does nothing.
+func (s *Store) KeepPeople(ctx context.Context, ids []core.Identity) error {
+	if s.reads == nil {
+		return nil
+	}
+	var args []any
+	asked := make(map[core.Identity]bool, len(ids))
+	for _, id := range ids {
+		if _, ok := s.reads.person(id); ok || s.reads.absent[id] || asked[id] || id.Validate() != nil {
+			continue
+		}
+		asked[id] = true
+		args = append(args, string(id.Platform), id.User)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	var rows []personRow
+	if err := s.selectAll(ctx, &rows, selectPerson+" WHERE (i.platform, i.user_id) IN ((?, ?)"+strings.Repeat(", (?, ?)", len(args)/2-1)+")", args...); err != nil {
+		return fmt.Errorf("sqlstore: people of %d accounts: %w", len(asked), err)
+	}
+	for _, r := range rows {
+		id := core.Identity{Platform: core.Platform(r.Platform), User: r.UserID}
+		s.reads.keepPerson(id, r.person())
+		delete(asked, id)
+	}
+	if len(asked) > 0 && s.reads.absent == nil {
+		s.reads.absent = make(map[core.Identity]bool, len(asked))
+	}
+	for id := range asked {
+		s.reads.absent[id] = true
+	}
+	return nil
 }
 
 // People implements core.Store.
@@ -195,6 +241,7 @@ func (r *txReads) keepPerson(id core.Identity, p core.Person) {
 		r.byIdentity = map[core.Identity]core.Person{}
 	}
 	r.byIdentity[id] = p
+	delete(r.absent, id)
 }
 
 func (r *txReads) room(room core.Room) (core.CommunityID, bool) {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -64,6 +65,12 @@ type Store struct {
 	holds *holds
 	// held are the routings the transaction reserved (see holds).
 	held []*hold
+	// adding is set while EnsurePerson adds a person: its inserts add rows
+	// the transaction then keeps, and change none it read (see forget).
+	adding bool
+	// statements counts the statements run through exec, get and
+	// selectAll, for tests; shared by a store and its transactions.
+	statements *atomic.Int64
 }
 
 // hotQueries are the statements that handling every question runs, which
@@ -223,8 +230,10 @@ func (s *Store) stmt(ctx context.Context, query string) *sqlx.Stmt {
 // to these tables forgets all of it (see forget).
 type txReads struct {
 	byIdentity map[core.Identity]core.Person
-	byID       map[core.PersonID]core.Person // as People returns them
-	rooms      map[core.Room]core.CommunityID
+	// absent holds the accounts KeepPeople found no one for.
+	absent map[core.Identity]bool
+	byID   map[core.PersonID]core.Person // as People returns them
+	rooms  map[core.Room]core.CommunityID
 	// loads holds what ExpertLoads read of experts and of their routings:
 	// on SQLite, kept up to date by the routings the transaction stores
 	// itself (SQLite's write transaction excludes every other writer, so no
@@ -274,7 +283,7 @@ var cachedTables = []string{"people", "identities", "rooms", "communities"}
 // whose rows it holds. It errs on the side of forgetting: any statement
 // other than a SELECT that names one of them.
 func (s *Store) forget(query string) {
-	if s.reads == nil || (len(s.reads.byIdentity) == 0 && len(s.reads.byID) == 0 && len(s.reads.rooms) == 0 && len(s.reads.loads) == 0) {
+	if s.reads == nil || s.adding || (len(s.reads.byIdentity) == 0 && len(s.reads.absent) == 0 && len(s.reads.byID) == 0 && len(s.reads.rooms) == 0 && len(s.reads.loads) == 0) {
 		return
 	}
 	head := strings.TrimSpace(query)
@@ -286,7 +295,7 @@ func (s *Store) forget(query string) {
 	}
 	for _, t := range cachedTables {
 		if strings.Contains(query, t) {
-			s.reads.byIdentity, s.reads.byID, s.reads.rooms = nil, nil, nil
+			s.reads.byIdentity, s.reads.absent, s.reads.byID, s.reads.rooms = nil, nil, nil, nil
 			return
 		}
 	}
@@ -341,7 +350,7 @@ func Open(ctx context.Context, database string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s database: %w", dialect, err)
 	}
-	s := &Store{db: db, q: db, dialect: dialect, ids: &idPools{}, holds: &holds{}}
+	s := &Store{db: db, q: db, dialect: dialect, ids: &idPools{}, holds: &holds{}, statements: new(atomic.Int64)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -425,6 +434,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 		return nil, err
 	}
 	s.forget(query)
+	s.statements.Add(1)
 	query = s.rebind(query)
 	if st := s.stmt(ctx, query); st != nil {
 		res, err := st.ExecContext(ctx, args...)
@@ -440,6 +450,7 @@ func (s *Store) get(ctx context.Context, dest any, query string, args ...any) er
 		return err
 	}
 	s.forget(query)
+	s.statements.Add(1)
 	query = s.rebind(query)
 	if st := s.stmt(ctx, query); st != nil {
 		err := st.GetContext(ctx, dest, args...)
@@ -455,6 +466,7 @@ func (s *Store) selectAll(ctx context.Context, dest any, query string, args ...a
 		return err
 	}
 	s.forget(query)
+	s.statements.Add(1)
 	query = s.rebind(query)
 	if st := s.stmt(ctx, query); st != nil {
 		err := st.SelectContext(ctx, dest, args...)
@@ -478,7 +490,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 	if s.prepared != nil {
 		defer s.prepared.prepareWanted(ctx, s.db)
 	}
-	t := &Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx, ids: s.ids, holds: s.holds}
+	t := &Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx, ids: s.ids, holds: s.holds,
+		statements: s.statements}
 	defer func() {
 		if len(t.held) > 0 {
 			s.holds.release(t) // after the commit or the rollback

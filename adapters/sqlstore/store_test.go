@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,5 +140,83 @@ func TestPostgresPreparedStatementsGoStale(t *testing.T) {
 	defer off.Close()
 	if v, err := off.Checkpoint(ctx, "k"); err != nil || v != "v1" {
 		t.Fatalf("with statement_cache=off: Checkpoint = %q, %v", v, err)
+	}
+}
+
+func TestKeepPeopleSQLite(t *testing.T)   { testKeepPeople(t, sqlstoretest.SQLite(t)) }
+func TestKeepPeoplePostgres(t *testing.T) { testKeepPeople(t, sqlstoretest.Postgres(t)) }
+
+// testKeepPeople checks that a transaction reads the people of a batch's
+// accounts in one statement and then answers from memory, for those found
+// and those not; that adding a person keeps what was read, and that a
+// rename forgets it.
+func testKeepPeople(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	now := core.SystemClock{}.Now()
+	alice := core.Identity{Platform: "console", User: "alice"}
+	bob := core.Identity{Platform: "console", User: "bob"}
+	a, err := s.EnsurePerson(ctx, alice, "Alice", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.KeepPeople(ctx, []core.Identity{alice}); err != nil {
+		t.Fatalf("outside a transaction: %v", err)
+	}
+	err = s.InTx(ctx, func(tx core.Store) error {
+		st := tx.(*sqlstore.Store)
+		ran := func(what string, want int64, f func()) {
+			t.Helper()
+			before := st.Statements()
+			f()
+			if n := st.Statements() - before; n != want {
+				t.Errorf("%s: %d statements, want %d", what, n, want)
+			}
+		}
+		ran("KeepPeople of alice, bob and alice again", 1, func() {
+			if err := st.KeepPeople(ctx, []core.Identity{alice, bob, alice}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		ran("KeepPeople of the same accounts again", 0, func() { st.KeepPeople(ctx, []core.Identity{bob, alice}) })
+		ran("alice, kept", 0, func() {
+			if p, err := st.PersonByIdentity(ctx, alice); err != nil || p != a {
+				t.Errorf("alice: %+v, %v; want %+v", p, err, a)
+			}
+		})
+		ran("bob, kept as nobody", 0, func() {
+			if _, err := st.PersonByIdentity(ctx, bob); !errors.Is(err, core.ErrNotFound) {
+				t.Errorf("bob: %v, want not found", err)
+			}
+		})
+		var b core.Person
+		ran("bob added", 2, func() {
+			var err error
+			if b, err = st.EnsurePerson(ctx, bob, "Bob", now); err != nil || b.Identity != bob || b.ID == a.ID {
+				t.Errorf("EnsurePerson(bob): %+v, %v", b, err)
+			}
+		})
+		ran("alice and bob after bob was added", 0, func() {
+			if p, err := st.PersonByIdentity(ctx, alice); err != nil || p != a {
+				t.Errorf("alice: %+v, %v", p, err)
+			}
+			if p, err := st.PersonByIdentity(ctx, bob); err != nil || p != b {
+				t.Errorf("bob: %+v, %v; want %+v", p, err, b)
+			}
+		})
+		ran("alice renamed, then read", 2, func() {
+			if _, err := st.EnsurePerson(ctx, alice, "Alice B.", now); err != nil {
+				t.Fatal(err)
+			}
+			if p, err := st.PersonByIdentity(ctx, bob); err != nil || p != b {
+				t.Errorf("bob after the rename: %+v, %v", p, err)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.PersonByIdentity(ctx, bob); err != nil || p.DisplayName != "Bob" {
+		t.Errorf("bob after commit: %+v, %v", p, err)
 	}
 }
