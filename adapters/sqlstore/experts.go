@@ -103,11 +103,20 @@ func (s *Store) DeleteExpert(ctx context.Context, id core.PersonID) error {
 	return nil
 }
 
-// expertLoadsQuery reads the load of n experts (see ExpertLoads).
-func expertLoadsQuery(n int) string {
-	return expertLoadsPrefix + `, e.available, e.away_until, e.daily_budget, e.quiet_from, e.quiet_to, e.updated_at,
-	(SELECT COUNT(*) FROM routings r WHERE r.expert_id = e.person_id AND r.routed_at >= ?) AS routed
-	FROM experts e WHERE e.person_id IN (?` + strings.Repeat(", ?", n-1) + ")"
+// expertLoadsQuery reads the load of n experts (see ExpertLoads). With
+// people, it also reads each expert as a person with their preferred
+// account, as People does: the experts chosen are told next, and the
+// transaction then has them.
+func expertLoadsQuery(n int, people bool) string {
+	q := expertLoadsPrefix + `, e.available, e.away_until, e.daily_budget, e.quiet_from, e.quiet_to, e.updated_at,
+	(SELECT COUNT(*) FROM routings r WHERE r.expert_id = e.person_id AND r.routed_at >= ?) AS routed`
+	in := " e.person_id IN (?" + strings.Repeat(", ?", n-1) + ")"
+	if !people {
+		return q + " FROM experts e WHERE" + in
+	}
+	return q + `, p.display_name, p.lang, p.created_at, COALESCE(i.platform, '') AS platform, COALESCE(i.user_id, '') AS user_id
+	FROM experts e JOIN people p ON p.id = e.person_id LEFT JOIN identities i ON i.person_id = e.person_id
+	WHERE` + in + " ORDER BY e.person_id, i.preferred DESC, i.platform, i.user_id"
 }
 
 // expertLoadsPrefix starts the statement of ExpertLoads, which a deferring
@@ -169,16 +178,30 @@ func (s *Store) storedLoads(ctx context.Context, ids []core.PersonID, since time
 	readAt := time.Now()
 	var rows []struct {
 		expertRow
-		Count int `db:"routed"`
+		Count       int       `db:"routed"`
+		DisplayName string    `db:"display_name"`
+		Lang        string    `db:"lang"`
+		CreatedAt   time.Time `db:"created_at"`
+		Platform    string    `db:"platform"`
+		UserID      string    `db:"user_id"`
 	}
-	if err := s.selectAll(ctx, &rows, expertLoadsQuery(len(args)-1), args...); err != nil {
+	// A fresh read is the commit-time check, made with the experts
+	// locked: it reads no more than it needs.
+	people := s.reads != nil && !fresh
+	if err := s.selectAll(ctx, &rows, expertLoadsQuery(len(args)-1, people), args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: load of experts %v: %w", ids, err)
 	}
-	for _, r := range rows {
+	for i, r := range rows {
+		if i > 0 && rows[i-1].PersonID == r.PersonID {
+			continue // another account of the same expert: the preferred one came first
+		}
 		l := expertLoad{expert: r.expert(), count: r.Count, since: since, readAt: readAt}
 		out[l.expert.Person] = l
 		if keep {
 			s.reads.keepLoad(l.expert.Person, l)
+		}
+		if people {
+			s.reads.keepByID(personRow{ID: r.PersonID, Platform: r.Platform, UserID: r.UserID, DisplayName: r.DisplayName, Lang: r.Lang, CreatedAt: r.CreatedAt}.person())
 		}
 	}
 	return out, nil

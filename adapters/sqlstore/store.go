@@ -80,7 +80,7 @@ type Store struct {
 // migrates a table it reads, so they are not prepared there.
 func hotQueries() []string {
 	return []string{
-		queryPersonByIdentity, queryRoomCommunity, expertLoadsQuery(1), queryCreateQuestion, queryScheduleJob,
+		queryPersonByIdentity, queryRoomCommunity, expertLoadsQuery(1, true), queryCreateQuestion, queryScheduleJob,
 		queryPutEvent, finishQuery("inbox"), finishQuery("jobs"),
 		claimQuery("inbox", "id, payload, attempts", "", SQLite), claimQuery("jobs", jobColumns, "", SQLite),
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"entraide/adapters/sqlstore/sqlstoretest"
 
@@ -218,5 +219,64 @@ func testKeepPeople(t *testing.T, s *sqlstore.Store) {
 	}
 	if p, err := s.PersonByIdentity(ctx, bob); err != nil || p.DisplayName != "Bob" {
 		t.Errorf("bob after commit: %+v, %v", p, err)
+	}
+}
+
+func TestExpertLoadsKeepPeopleSQLite(t *testing.T) {
+	testExpertLoadsKeepPeople(t, sqlstoretest.SQLite(t))
+}
+func TestExpertLoadsKeepPeoplePostgres(t *testing.T) {
+	testExpertLoadsKeepPeople(t, sqlstoretest.Postgres(t))
+}
+
+// testExpertLoadsKeepPeople checks that the experts whose loads a
+// transaction read are then told without reading them again: People
+// answers from memory, as it would have read them, the preferred account
+// of an expert with two first.
+func testExpertLoadsKeepPeople(t *testing.T, s *sqlstore.Store) {
+	ctx := context.Background()
+	now := core.SystemClock{}.Now()
+	person := func(platform, user string) core.Person {
+		p, err := s.EnsurePerson(ctx, core.Identity{Platform: core.Platform(platform), User: user}, user, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	carol, carolSlack, dave := person("console", "carol"), person("slack", "U1"), person("console", "dave")
+	if err := s.MergePeople(ctx, carol.ID, carolSlack.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPreferredIdentity(ctx, carol.ID, carolSlack.Identity); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []core.Person{carol, dave} {
+		if err := s.SaveExpert(ctx, core.Expert{Person: p.ID, Topics: []string{"achats"}, Available: true, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := []core.PersonID{carol.ID, dave.ID}
+	want, err := s.People(ctx, ids)
+	if err != nil || want[0].Identity != carolSlack.Identity {
+		t.Fatalf("People outside a transaction: %+v, %v; want carol by her preferred account %v", want, err, carolSlack.Identity)
+	}
+	err = s.InTx(ctx, func(tx core.Store) error {
+		st := tx.(*sqlstore.Store)
+		loads, err := st.ExpertLoads(ctx, ids, now.Add(-24*time.Hour))
+		if err != nil || len(loads) != 2 || loads[carol.ID].Expert.Person != carol.ID {
+			t.Fatalf("ExpertLoads: %+v, %v", loads, err)
+		}
+		before := st.Statements()
+		got, err := st.People(ctx, ids)
+		if n := st.Statements() - before; n != 0 {
+			t.Errorf("People after ExpertLoads ran %d statements, want 0", n)
+		}
+		if err != nil || len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("People after ExpertLoads: %+v, %v; want %+v", got, err, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
