@@ -163,7 +163,7 @@ func slashText(prefix, name string, opts []slashOption) string {
 		parts = append(parts, optionValue(opts, "until"))
 	case anyCommand:
 		// As a mention reads it: a command word keeps its command, other
-		// text is a question, nothing asks for help.
+		// text is a question, and empty text asks for help.
 		return bots.AddressedText(prefix, strings.TrimPrefix(optionValue(opts, "command"), "/"), true)
 	}
 	var kept []string
