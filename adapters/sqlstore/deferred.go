@@ -480,17 +480,23 @@ func (s *Store) flushRoutings(ctx context.Context, rows []deferredRouting) error
 		if !ok {
 			return fmt.Errorf("sqlstore: route to expert %d: %w: no longer in the directory", id, core.ErrConflict)
 		}
-		n, budget := 0, l.expert.DailyBudget
+		n, budget, away := 0, l.expert.DailyBudget, !l.expert.Available
 		for _, r := range rows {
 			if r.expert == id {
 				n++
 				if budget <= 0 {
 					budget = r.defaultBudget
 				}
+				away = away || r.at.Before(l.expert.AwayUntil)
 			}
 		}
 		if l.count+n > budget {
 			return fmt.Errorf("sqlstore: route to expert %d: %w: %d routed, %d more, budget %d", id, core.ErrConflict, l.count, n, budget)
+		}
+		// The routing was decided on a read that may be seconds old (see
+		// loadCache): an expert who went away meanwhile is not asked.
+		if away {
+			return fmt.Errorf("sqlstore: route to expert %d: %w: no longer available", id, core.ErrConflict)
 		}
 	}
 	args := make([]any, 0, 4*len(rows))

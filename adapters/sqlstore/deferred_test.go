@@ -53,11 +53,20 @@ type deferredFixture struct {
 
 func newDeferredFixture(t *testing.T) deferredFixture {
 	t.Helper()
+	return newDeferredFixtureAt(t, sqlstoretest.PostgresURL(t))
+}
+
+// newDeferredFixtureAt is newDeferredFixture in the database at url.
+func newDeferredFixtureAt(t *testing.T, url string) deferredFixture {
+	t.Helper()
 	ctx := context.Background()
-	s := sqlstoretest.Postgres(t)
+	s, err := sqlstore.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	f := deferredFixture{s: s, now: now}
-	var err error
 	if f.asker, err = s.EnsurePerson(ctx, core.Identity{Platform: "test", User: "alice"}, "alice", now); err != nil {
 		t.Fatal(err)
 	}
@@ -280,6 +289,165 @@ func TestDeferredRoutingsSeeTheProcessReservations(t *testing.T) {
 			}
 			if n, err := f.s.CountRoutingsSince(ctx, f.expert.ID, f.now.Add(-time.Hour)); err != nil || n != 1 {
 				t.Errorf("%d routings stored (%v), want 1", n, err)
+			}
+		})
+	}
+}
+
+// TestDeferredLoadsAreSharedForSeconds checks that the process's deferring
+// transactions use the experts' loads another of them read moments before,
+// without a statement, counting what the process routed since; and that
+// what another process changed meanwhile (a routing, an absence) fails the
+// commit, which reads the loads again with the experts locked.
+func TestDeferredLoadsAreSharedForSeconds(t *testing.T) {
+	ctx := context.Background()
+	since := func(f deferredFixture) time.Time { return f.now.Add(-24 * time.Hour) }
+	newQ := func(t *testing.T, f deferredFixture, tx core.Store, text string) core.Question {
+		t.Helper()
+		q, err := tx.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: text, Lang: "fr", State: core.StateRouted,
+			Origin: core.MessageRef{Platform: "test", Room: "#general", Message: text}, CreatedAt: f.now, UpdatedAt: f.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	// load reads the expert's load in a deferring transaction tx and
+	// tells how many statements that took.
+	load := func(t *testing.T, f deferredFixture, tx *sqlstore.Store) (core.Load, int64) {
+		t.Helper()
+		before := f.s.Statements()
+		loads, err := tx.ExpertLoads(ctx, []core.PersonID{f.expert.ID}, since(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loads[f.expert.ID], f.s.Statements() - before
+	}
+	budget := func(t *testing.T, f deferredFixture, n int) {
+		t.Helper()
+		if err := f.s.SaveExpert(ctx, core.Expert{Person: f.expert.ID, Topics: []string{"x"}, Available: true, DailyBudget: n, UpdatedAt: f.now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("within the process", func(t *testing.T) {
+		f := newDeferredFixture(t)
+		budget(t, f, 2)
+		want := []struct {
+			routed     int   // the load the transaction sees
+			statements int64 // to read it
+			route      int   // routings it can take
+		}{{0, 1, 1}, {1, 0, 1}, {2, 0, 0}}
+		for i, w := range want {
+			err := f.s.InTx(ctx, func(tx core.Store) error {
+				st := tx.(*sqlstore.Store)
+				st.DeferWrites()
+				l, n := load(t, f, st)
+				if l.Routed != w.routed || n != w.statements {
+					t.Errorf("transaction %d: load %d in %d statements, want %d in %d", i+1, l.Routed, n, w.routed, w.statements)
+				}
+				// The expert, read with the load, is told without a read.
+				before := f.s.Statements()
+				if people, err := st.People(ctx, []core.PersonID{f.expert.ID}); err != nil || len(people) != 1 || people[0].Identity.User != "bob" || f.s.Statements() != before {
+					t.Errorf("transaction %d: the expert as a person: %+v, %v, in %d statements, want bob in none", i+1, people, err, f.s.Statements()-before)
+				}
+				routed, err := st.AddRoutingsWithinBudget(ctx, newQ(t, f, st, fmt.Sprint("q", i)).ID, []core.PersonID{f.expert.ID}, f.now, since(f), 5)
+				if len(routed) != w.route {
+					t.Errorf("transaction %d routed %v, want %d", i+1, routed, w.route)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatalf("transaction %d: %v", i+1, err)
+			}
+		}
+		// This process changing the expert: the next read is a statement.
+		budget(t, f, 3)
+		err := f.s.InTx(ctx, func(tx core.Store) error {
+			st := tx.(*sqlstore.Store)
+			st.DeferWrites()
+			if l, n := load(t, f, st); l.Expert.DailyBudget != 3 || n != 1 {
+				t.Errorf("after the expert changed: budget %d read in %d statements, want 3 in 1", l.Expert.DailyBudget, n)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	for _, c := range []struct {
+		name   string
+		change func(t *testing.T, other *sqlstore.Store, f deferredFixture)
+		// seen tells whether a load shows the change, as the commit read it.
+		seen func(f deferredFixture, l core.Load) bool
+	}{
+		{"another process routed", func(t *testing.T, other *sqlstore.Store, f deferredFixture) {
+			q := newQ(t, f, other, "elsewhere")
+			if routed, err := other.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{f.expert.ID}, f.now, since(f), 5); err != nil || len(routed) != 1 {
+				t.Fatalf("the other process routed %v: %v", routed, err)
+			}
+		}, func(f deferredFixture, l core.Load) bool {
+			return l.Routed == 2 // theirs, and the reservation of the commit that failed
+		}},
+		{"another process went away", func(t *testing.T, other *sqlstore.Store, f deferredFixture) {
+			if err := other.SaveExpert(ctx, core.Expert{Person: f.expert.ID, Topics: []string{"x"}, Available: true, DailyBudget: 5,
+				AwayUntil: f.now.Add(time.Hour), UpdatedAt: f.now}); err != nil {
+				t.Fatal(err)
+			}
+		}, func(f deferredFixture, l core.Load) bool {
+			return !l.Expert.AvailableAt(f.now, nil)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := sqlstoretest.PostgresURL(t)
+			f := newDeferredFixtureAt(t, url)
+			budget(t, f, 1)
+			other, err := sqlstore.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			// A first transaction reads the load and routes nothing.
+			if err := f.s.InTx(ctx, func(tx core.Store) error {
+				st := tx.(*sqlstore.Store)
+				st.DeferWrites()
+				load(t, f, st)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			c.change(t, other, f)
+			var q core.Question
+			err = f.s.InTx(ctx, func(tx core.Store) error {
+				st := tx.(*sqlstore.Store)
+				st.DeferWrites()
+				if l, n := load(t, f, st); n != 0 || l.Routed != 0 || !l.Expert.AvailableAt(f.now, nil) {
+					t.Errorf("the load was read again (%d statements) or seen changed (%+v): the test shows nothing", n, l)
+				}
+				q = newQ(t, f, st, "here")
+				routed, err := st.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{f.expert.ID}, f.now, since(f), 5)
+				if err == nil && len(routed) != 1 {
+					t.Errorf("routed %v on the load read before", routed)
+				}
+				return err
+			})
+			if !errors.Is(err, core.ErrConflict) {
+				t.Fatalf("commit: %v, want a conflict", err)
+			}
+			if _, err := f.s.Question(ctx, q.ID); !errors.Is(err, core.ErrNotFound) {
+				t.Errorf("the question was stored: %v", err)
+			}
+			// The commit's read is the one used next, without a statement.
+			err = f.s.InTx(ctx, func(tx core.Store) error {
+				st := tx.(*sqlstore.Store)
+				st.DeferWrites()
+				if l, n := load(t, f, st); n != 0 || !c.seen(f, l) {
+					t.Errorf("after the conflict: load %+v in %d statements, want the change seen, as read at the commit", l, n)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

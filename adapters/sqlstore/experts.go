@@ -153,7 +153,9 @@ func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time
 // routings, with the time each read began. A SQLite transaction, or one
 // that defers its writes, keeps what it read (the latter for at most
 // holdGrace/2, beyond which released reservations are forgotten) and
-// reads it again only when fresh is set.
+// reads it again only when fresh is set; one that defers also uses what
+// the process's other deferring transactions read moments before, and
+// shares what it reads (see loadCache), the commit's fresh read included.
 func (s *Store) storedLoads(ctx context.Context, ids []core.PersonID, since time.Time, fresh bool) (map[core.PersonID]expertLoad, error) {
 	out := make(map[core.PersonID]expertLoad, len(ids))
 	keep := s.inTx && (s.dialect == SQLite || s.def != nil)
@@ -166,6 +168,10 @@ func (s *Store) storedLoads(ctx context.Context, ids []core.PersonID, since time
 		seen[id] = true
 		if keep && !fresh {
 			if l, ok := s.reads.load(id, since); ok && (s.def == nil || time.Since(l.readAt) < holdGrace/2) {
+				out[id] = l
+				continue
+			}
+			if l, ok := s.cachedLoad(id, since); ok {
 				out[id] = l
 				continue
 			}
@@ -188,6 +194,7 @@ func (s *Store) storedLoads(ctx context.Context, ids []core.PersonID, since time
 	// A fresh read is the commit-time check, made with the experts
 	// locked: it reads no more than it needs.
 	people := s.reads != nil && !fresh
+	share := s.sharesLoads(s.def != nil || fresh)
 	if err := s.selectAll(ctx, &rows, expertLoadsQuery(len(args)-1, people), args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: load of experts %v: %w", ids, err)
 	}
@@ -200,11 +207,53 @@ func (s *Store) storedLoads(ctx context.Context, ids []core.PersonID, since time
 		if keep {
 			s.reads.keepLoad(l.expert.Person, l)
 		}
+		var p *core.Person
 		if people {
-			s.reads.keepByID(personRow{ID: r.PersonID, Platform: r.Platform, UserID: r.UserID, DisplayName: r.DisplayName, Lang: r.Lang, CreatedAt: r.CreatedAt}.person())
+			person := personRow{ID: r.PersonID, Platform: r.Platform, UserID: r.UserID, DisplayName: r.DisplayName, Lang: r.Lang, CreatedAt: r.CreatedAt}.person()
+			s.reads.keepByID(person)
+			p = &person
+		}
+		if share {
+			s.loads.put(l, p)
 		}
 	}
 	return out, nil
+}
+
+// cachedLoad returns, in a deferring transaction, the load of expert id
+// that another of the process's deferring transactions read (see
+// loadCache), and keeps it as the transaction's own read, with the
+// expert as a person when that was read too.
+func (s *Store) cachedLoad(id core.PersonID, since time.Time) (expertLoad, bool) {
+	if !s.sharesLoads(s.def != nil) {
+		return expertLoad{}, false
+	}
+	l, p, ok := s.loads.get(id, since)
+	if !ok {
+		return expertLoad{}, false
+	}
+	s.reads.keepLoad(id, l)
+	if p != nil {
+		s.reads.keepByID(*p)
+	}
+	return l, true
+}
+
+// sharesLoads reports whether the transaction may use the loads the
+// process's other transactions read, and they the loads it reads now: it
+// defers its writes (or is writing them, at commit), and has written
+// neither experts nor routings (its own reads see its routings, which the
+// others count from its reservations).
+func (s *Store) sharesLoads(deferring bool) bool {
+	if !s.inTx || s.dialect != Postgres || !deferring || s.loadsWritten || s.routingsWritten {
+		return false
+	}
+	for _, h := range s.held {
+		if h.flushed {
+			return false
+		}
+	}
+	return true
 }
 
 // LockExpert implements core.Store. On SQLite the transaction already holds

@@ -63,6 +63,12 @@ type Store struct {
 	def   *deferred
 	ids   *idPools
 	holds *holds
+	// loads are the experts' loads the process's deferring transactions
+	// read (see loadCache); loadsWritten is set when the transaction
+	// wrote what they hold, routingsWritten when it wrote routings itself
+	// (its reads then see them: it neither uses nor shares loads).
+	loads                         *loadCache
+	loadsWritten, routingsWritten bool
 	// held are the routings the transaction reserved (see holds).
 	held []*hold
 	// adding is set while EnsurePerson adds a person: its inserts add rows
@@ -283,6 +289,16 @@ var cachedTables = []string{"people", "identities", "rooms", "communities"}
 // whose rows it holds. It errs on the side of forgetting: any statement
 // other than a SELECT that names one of them.
 func (s *Store) forget(query string) {
+	if !s.adding {
+		held, routings := loadsWrite(query)
+		if held {
+			s.loads.clear()
+		}
+		if s.inTx { // outside one, the Store is shared
+			s.loadsWritten = s.loadsWritten || held
+			s.routingsWritten = s.routingsWritten || routings
+		}
+	}
 	if s.reads == nil || s.adding || (len(s.reads.byIdentity) == 0 && len(s.reads.absent) == 0 && len(s.reads.byID) == 0 && len(s.reads.rooms) == 0 && len(s.reads.loads) == 0) {
 		return
 	}
@@ -350,7 +366,7 @@ func Open(ctx context.Context, database string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s database: %w", dialect, err)
 	}
-	s := &Store{db: db, q: db, dialect: dialect, ids: &idPools{}, holds: &holds{}, statements: new(atomic.Int64)}
+	s := &Store{db: db, q: db, dialect: dialect, ids: &idPools{}, holds: &holds{}, loads: &loadCache{}, statements: new(atomic.Int64)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -491,10 +507,13 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 		defer s.prepared.prepareWanted(ctx, s.db)
 	}
 	t := &Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx, ids: s.ids, holds: s.holds,
-		statements: s.statements}
+		loads: s.loads, statements: s.statements}
 	defer func() {
 		if len(t.held) > 0 {
 			s.holds.release(t) // after the commit or the rollback
+		}
+		if t.loadsWritten {
+			s.loads.clear() // reads made meanwhile may have seen the old rows
 		}
 	}()
 	if err := fn(t); err != nil {
