@@ -45,9 +45,11 @@ type PipelineConfig struct {
 	// which saves a commit per event. A queue that can defer a
 	// transaction's writes to its commit (sqlstore on PostgreSQL) is told
 	// to: a batch then costs a few statements per table, and takes its
-	// locks only at commit, in order. When the batch fails (a budget spent
-	// by another process meanwhile, a lease lost), its events are handled
-	// again one transaction each.
+	// locks only at commit, in order. A queue whose transactions lock
+	// events (sqlstore on PostgreSQL) claims the batch in its transaction,
+	// with no lease written (see eventLocker). When the batch fails (a
+	// budget spent by another process meanwhile, a lease lost), its events
+	// are claimed and handled again one transaction each.
 	BatchTx bool
 	// Observer hears what the pipeline does, for metrics; nil hears
 	// nothing.
@@ -534,12 +536,20 @@ func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
 }
 
 func (p *Pipeline) handleEvents(ctx context.Context) (int, error) {
+	if l, ok := p.queue.(eventLocker); ok && p.cfg.BatchTx && l.LocksEvents() {
+		// The batch's transaction locks its events (no lease written);
+		// when it fails, they are claimed and handled one by one below.
+		n, done, err := p.handleBatch(ctx, nil)
+		if err != nil || done {
+			return n, err
+		}
+	}
 	items, err := p.queue.ClaimEvents(ctx, p.cfg.Owner, p.cfg.Batch, p.cfg.Lease, p.clock.Now())
 	if err != nil {
 		return 0, fmt.Errorf("bots: pipeline: %w", err)
 	}
-	if len(items) > 1 && p.cfg.BatchTx {
-		done, err := p.handleBatch(ctx, items)
+	if l, ok := p.queue.(eventLocker); len(items) > 1 && p.cfg.BatchTx && !(ok && l.LocksEvents()) {
+		_, done, err := p.handleBatch(ctx, items)
 		if err != nil || done {
 			return len(items), err
 		}
@@ -744,17 +754,42 @@ type peopleKeeper interface {
 	KeepPeople(ctx context.Context, ids []core.Identity) error
 }
 
-// handleBatch handles claimed events in one transaction, which saves a
-// commit per event. When any of them fails it rolls back and reports
-// false, and each event is then handled in a transaction of its own.
-func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, error) {
+// eventLocker is a queue whose transactions can claim events by locking
+// them, with no lease written (sqlstore does on PostgreSQL, with FOR
+// UPDATE SKIP LOCKED): a batch's transaction takes its events, handles them
+// and marks them done, and should it roll back or its process die, they
+// are due again at once. Claiming with a lease updated every event once
+// more.
+type eventLocker interface {
+	LocksEvents() bool
+	LockEvents(ctx context.Context, limit int, now time.Time) ([]InboxItem, error)
+}
+
+// handleBatch handles events in one transaction, which saves a commit per
+// event: the claimed items, or when items is nil up to a batch of events
+// the transaction locks (see eventLocker). It reports how many events it
+// took, and whether it handled them: when any of them fails it rolls back
+// and reports false, and the events are then handled in a transaction
+// each.
+func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (int, bool, error) {
 	// took holds the time of each event's own work; the batch's commit is
 	// shared.
-	took := make([]time.Duration, 0, len(items))
+	lock := items == nil
+	took := make([]time.Duration, 0, p.cfg.Batch)
 	var start time.Time
 	var claimed []handed
 	flush, err := p.inTx(ctx, func(q Queue, bot *Bot) error {
 		took, claimed = took[:0], claimed[:0]
+		if lock {
+			l, ok := q.(eventLocker)
+			if !ok {
+				return fmt.Errorf("bots: pipeline: the queue's transactions do not lock events")
+			}
+			var err error
+			if items, err = l.LockEvents(ctx, p.cfg.Batch, p.clock.Now()); err != nil || len(items) == 0 {
+				return err
+			}
+		}
 		if d, ok := q.(writeDeferrer); ok {
 			d.DeferWrites()
 		}
@@ -782,10 +817,10 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 		item := items[len(took)]
 		p.obs.EventHandled(HandlingReport{Platform: item.Event.Platform, Command: p.bot.commandOf(item.Event.Text),
 			Duration: time.Since(start), Outcome: OutcomeCrash, Err: crash.error})
-		return false, crash.error
+		return len(items), false, crash.error
 	case err != nil:
 		p.log.Debug("batch rolled back, handling its events one by one", "events", len(items), "err", err)
-		return false, nil
+		return len(items), false, nil
 	}
 	flush()
 	p.handOff(claimed)
@@ -793,7 +828,10 @@ func (p *Pipeline) handleBatch(ctx context.Context, items []InboxItem) (bool, er
 		p.obs.EventHandled(HandlingReport{Platform: item.Event.Platform, Command: p.bot.commandOf(item.Event.Text),
 			Duration: took[i], Outcome: OutcomeOK})
 	}
-	return true, p.failpoint(StepCommitted)
+	if len(items) == 0 {
+		return 0, true, nil
+	}
+	return len(items), true, p.failpoint(StepCommitted)
 }
 
 // handle handles one event in one transaction: the event is marked done,

@@ -64,9 +64,10 @@ type deferredRouting struct {
 }
 
 type deferredFinish struct {
-	id    int64
-	owner string
-	at    time.Time
+	id     int64
+	owner  string
+	locked bool // by the transaction (LockEvents), not leased to owner
+	at     time.Time
 }
 
 func (d *deferred) pending() bool {
@@ -395,24 +396,37 @@ func (s *Store) flushFinished(ctx context.Context, rows []deferredFinish) error 
 	if len(rows) == 0 {
 		return nil
 	}
-	// One statement per owner (a batch has one), done at the latest time.
-	byOwner := map[string][]any{}
-	at := map[string]time.Time{}
-	var owners []string
+	// One statement per owner (a batch has one), done at the latest time;
+	// the events the transaction locked need no owner.
+	type holder struct {
+		owner  string
+		locked bool
+	}
+	byOwner := map[holder][]any{}
+	at := map[holder]time.Time{}
+	var owners []holder
 	for _, r := range rows {
-		if _, ok := byOwner[r.owner]; !ok {
-			owners = append(owners, r.owner)
+		h := holder{r.owner, r.locked}
+		if h.locked {
+			h.owner = ""
 		}
-		byOwner[r.owner] = append(byOwner[r.owner], r.id)
-		if r.at.After(at[r.owner]) {
-			at[r.owner] = r.at
+		if _, ok := byOwner[h]; !ok {
+			owners = append(owners, h)
+		}
+		byOwner[h] = append(byOwner[h], r.id)
+		if r.at.After(at[h]) {
+			at[h] = r.at
 		}
 	}
 	for _, owner := range owners {
 		ids := byOwner[owner]
-		args := append([]any{ts(at[owner]), owner}, ids...)
+		args, lease := []any{ts(at[owner]), owner.owner}, " AND lease_owner = ?"
+		if owner.locked {
+			args, lease = args[:1], ""
+		}
+		args = append(args, ids...)
 		res, err := s.exec(ctx, `UPDATE inbox SET state = 'done', done_at = ?, lease_until = NULL
-			WHERE state = 'pending' AND lease_owner = ? AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+			WHERE state = 'pending'`+lease+` AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: finish %d events: %w", len(ids), err)
 		}

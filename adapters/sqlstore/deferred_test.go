@@ -452,3 +452,108 @@ func TestDeferredLoadsAreSharedForSeconds(t *testing.T) {
 		})
 	}
 }
+
+// TestLockEvents checks the claim of a batch's transaction on PostgreSQL:
+// the events it locks are skipped by other transactions and by leases,
+// they are finished without a lease (deferring or not), and when the
+// transaction rolls back they are due again at once, their attempts
+// unchanged.
+func TestLockEvents(t *testing.T) {
+	ctx := context.Background()
+	s := sqlstoretest.Postgres(t)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		if _, err := s.PutEvent(ctx, bots.Event{ID: fmt.Sprint("ev", i), Platform: "test", Room: "#general", Text: "!help"}, now.Add(-2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !s.LocksEvents() {
+		t.Fatal("PostgreSQL does not lock events")
+	}
+	// The leases of the first two events, taken by a process gone an hour
+	// ago, ran out: they are locked and finished like the others (the
+	// first at once, the second deferred).
+	if gone, err := s.ClaimEvents(ctx, "gone", 2, time.Minute, now.Add(-time.Hour)); err != nil || len(gone) != 2 {
+		t.Fatalf("claim: %v, %v", gone, err)
+	}
+	if _, err := s.LockEvents(ctx, 2, now); err == nil {
+		t.Error("LockEvents outside a transaction did not fail")
+	}
+	ids := func(items []bots.InboxItem) []int64 {
+		var out []int64
+		for _, it := range items {
+			out = append(out, it.ID)
+		}
+		return out
+	}
+	for round, defer_ := range []bool{false, true} {
+		rollback := errors.New("rolled back")
+		rest := 2 - round // the events pending beside the two locked
+		var first []bots.InboxItem
+		err := s.InTx(ctx, func(tx core.Store) error {
+			st := tx.(*sqlstore.Store)
+			if defer_ {
+				st.DeferWrites()
+			}
+			var err error
+			if first, err = st.LockEvents(ctx, 2, now); err != nil || len(first) != 2 {
+				return fmt.Errorf("locked %v: %v", ids(first), err)
+			}
+			// Another transaction, and a lease, skip them.
+			if err := s.InTx(ctx, func(tx2 core.Store) error {
+				other, err := tx2.(*sqlstore.Store).LockEvents(ctx, 4, now)
+				if err != nil || len(other) != rest || other[0].ID == first[0].ID || other[0].ID == first[1].ID {
+					t.Errorf("a second transaction locked %v (%v) while %v were locked", ids(other), err, ids(first))
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			leased, err := s.ClaimEvents(ctx, "other", 4, time.Minute, now)
+			if err != nil || len(leased) != rest {
+				t.Errorf("a lease took %v (%v) while %v were locked, want the %d others", ids(leased), err, ids(first), rest)
+			}
+			for _, it := range leased {
+				if err := s.RetryEvent(ctx, it.ID, now, false, "given back"); err != nil {
+					return err
+				}
+			}
+			if !defer_ {
+				return rollback
+			}
+			for _, it := range first {
+				if err := st.FinishEvent(ctx, it.ID, "nobody", now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if !defer_ {
+			if !errors.Is(err, rollback) {
+				t.Fatalf("transaction: %v", err)
+			}
+			// Rolled back: due again at once, attempts unchanged.
+			err := s.InTx(ctx, func(tx core.Store) error {
+				again, err := tx.(*sqlstore.Store).LockEvents(ctx, 1, now)
+				if err != nil || len(again) != 1 || again[0].ID != first[0].ID || again[0].Attempts != 0 {
+					t.Errorf("after the rollback, locked %+v (%v), want event %d again, no attempt counted", again, err, first[0].ID)
+				}
+				return st(tx).FinishEvent(ctx, first[0].ID, "", now) // not deferring: at once
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("transaction: %v", err)
+		}
+	}
+	// Done: the first event (finished at once), the two the deferring
+	// transaction finished; the last is pending.
+	if events, _, err := s.Backlog(ctx); err != nil || events != 1 {
+		t.Errorf("backlog: %d events pending (%v), want 1", events, err)
+	}
+}
+
+func st(tx core.Store) *sqlstore.Store { return tx.(*sqlstore.Store) }

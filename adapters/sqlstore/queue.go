@@ -152,15 +152,60 @@ func (s *Store) ClaimEvents(ctx context.Context, owner string, limit int, lease 
 	return out, nil
 }
 
-// finishQuery is the statement that marks a claimed row of table done.
-func finishQuery(table string) string {
+// LocksEvents implements bots.EventLocker: on PostgreSQL.
+func (s *Store) LocksEvents() bool { return s.dialect == Postgres }
+
+// LockEvents implements bots.EventLocker: in a PostgreSQL transaction, it
+// locks up to limit due pending events that no lease holds and no other
+// transaction locked, oldest first, with FOR UPDATE SKIP LOCKED, and
+// writes nothing. The transaction then finishes them without a lease
+// (FinishEvent); should it roll back, or its process die, they are pending
+// again at once.
+func (s *Store) LockEvents(ctx context.Context, limit int, now time.Time) ([]bots.InboxItem, error) {
+	if !s.inTx || s.dialect != Postgres {
+		return nil, fmt.Errorf("sqlstore: lock events: only in a PostgreSQL transaction")
+	}
+	var rows []claimedRow
+	if err := s.selectAll(ctx, &rows, `SELECT id, payload, attempts FROM inbox
+		WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, ts(now), ts(now), limit); err != nil {
+		return nil, fmt.Errorf("sqlstore: lock events: %w", err)
+	}
+	out := make([]bots.InboxItem, 0, len(rows))
+	for _, r := range rows {
+		item := bots.InboxItem{ID: r.ID, Attempts: r.Attempts}
+		if err := json.Unmarshal([]byte(r.Payload), &item.Event); err != nil {
+			return nil, fmt.Errorf("sqlstore: lock events: decode event %d: %w", r.ID, err)
+		}
+		if s.lockedEvents == nil {
+			s.lockedEvents = map[int64]bool{}
+		}
+		s.lockedEvents[r.ID] = true
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+// finishQuery is the statement that marks a claimed row of table done:
+// leased to owner, or locked by the transaction when owner is empty.
+func finishQuery(table string, locked bool) string {
+	if locked {
+		return `UPDATE ` + table + ` SET state = 'done', done_at = ?, lease_until = NULL
+		WHERE id = ? AND state = 'pending'`
+	}
 	return `UPDATE ` + table + ` SET state = 'done', done_at = ?, lease_until = NULL
 		WHERE id = ? AND state = 'pending' AND lease_owner = ?`
 }
 
-// finish marks a claimed row done, if owner still holds it.
+// finish marks a claimed row done, if owner still holds it (or the
+// transaction locked it: see LockEvents).
 func (s *Store) finish(ctx context.Context, table string, id int64, owner string, now time.Time) error {
-	res, err := s.exec(ctx, finishQuery(table), ts(now), id, owner)
+	args := []any{ts(now), id, owner}
+	locked := table == "inbox" && s.lockedEvents[id]
+	if locked {
+		args = args[:2]
+	}
+	res, err := s.exec(ctx, finishQuery(table, locked), args...)
 	if err != nil {
 		return err
 	}
@@ -173,7 +218,7 @@ func (s *Store) finish(ctx context.Context, table string, id int64, owner string
 // FinishEvent implements bots.Queue.
 func (s *Store) FinishEvent(ctx context.Context, id int64, owner string, now time.Time) error {
 	if s.def != nil {
-		s.def.finished = append(s.def.finished, deferredFinish{id: id, owner: owner, at: now})
+		s.def.finished = append(s.def.finished, deferredFinish{id: id, owner: owner, locked: s.lockedEvents[id], at: now})
 		return nil
 	}
 	if err := s.finish(ctx, "inbox", id, owner, now); err != nil {

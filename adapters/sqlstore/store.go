@@ -69,6 +69,8 @@ type Store struct {
 	// (its reads then see them: it neither uses nor shares loads).
 	loads                         *loadCache
 	loadsWritten, routingsWritten bool
+	// lockedEvents are the inbox rows the transaction locked (LockEvents).
+	lockedEvents map[int64]bool
 	// held are the routings the transaction reserved (see holds).
 	held []*hold
 	// adding is set while EnsurePerson adds a person: its inserts add rows
@@ -87,7 +89,7 @@ type Store struct {
 func hotQueries() []string {
 	return []string{
 		queryPersonByIdentity, queryRoomCommunity, expertLoadsQuery(1, true), queryCreateQuestion, queryScheduleJob,
-		queryPutEvent, finishQuery("inbox"), finishQuery("jobs"),
+		queryPutEvent, finishQuery("inbox", false), finishQuery("jobs", false),
 		claimQuery("inbox", "id, payload, attempts", "", SQLite), claimQuery("jobs", jobColumns, "", SQLite),
 	}
 }
