@@ -94,7 +94,7 @@ func runBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	experts := fs.Int("experts", 200, "experts in the directory")
 	budget := fs.Int("budget", 1000, "questions each expert may be sent a day (high by default, so that 200 experts take every question; the service's default is 5)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	batch := fs.Int("batch", 0, "events a worker claims and handles together (default: 32, as in production)")
+	batch := fs.Int("batch", 0, "events a worker claims and handles together (default: 32 on SQLite, 64 on PostgreSQL, as in production)")
 	workers := fs.Int("workers", 0, "pipeline workers (default: 1 on SQLite, 4 on PostgreSQL, as in production)")
 	batchTx := fs.String("batch-tx", "", "handle each claimed batch of events in one transaction (writes deferred to its commit on PostgreSQL): on or off (default: on, as in production)")
 	producers := fs.Int("producers", 1, "goroutines delivering the questions concurrently, as several rooms or adapters would")

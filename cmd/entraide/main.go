@@ -537,13 +537,15 @@ func serve(ctx context.Context, pipe *bots.Pipeline, plats []platform, lc leasin
 // pipelineConfig returns the pipeline settings that suit a backend: a
 // batch of events in one transaction each time, by one worker on SQLite
 // (one writer), by four on PostgreSQL, where a batch's writes are deferred
-// to its commit (sqlstore.Store.DeferWrites).
+// to its commit (sqlstore.Store.DeferWrites) and a batch takes up to 64
+// events: each batch costs about a dozen statements whatever its size
+// (docs/BENCHMARKS.md, Intake, session 9).
 func pipelineConfig(d sqlstore.Dialect, retention time.Duration) bots.PipelineConfig {
 	cfg := bots.DefaultPipelineConfig()
 	cfg.Retention = retention
 	cfg.BatchTx = true
 	if d == sqlstore.Postgres {
-		cfg.Workers = 4
+		cfg.Workers, cfg.Batch = 4, 64
 	}
 	return cfg
 }
