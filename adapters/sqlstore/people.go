@@ -68,9 +68,22 @@ func (s *Store) EnsurePerson(ctx context.Context, id core.Identity, displayName 
 			displayName, ts(at)); err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
-		if _, err := t.exec(ctx, "INSERT INTO identities (platform, user_id, person_id) VALUES (?, ?, ?)",
+		// Another transaction may add the same account meanwhile (two
+		// batches with the same newcomer): this one then waits for it and
+		// takes its person, rather than failing whole.
+		var added []int64
+		if err := t.selectAll(ctx, &added, "INSERT INTO identities (platform, user_id, person_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING person_id",
 			string(id.Platform), id.User, pid); err != nil {
 			return fmt.Errorf("insert identity: %w", err)
+		}
+		if len(added) == 0 {
+			if _, err := t.exec(ctx, "DELETE FROM people WHERE id = ?", pid); err != nil {
+				return fmt.Errorf("drop the person added twice: %w", err)
+			}
+			t.adding = false // what it reads now is the other's
+			delete(t.reads.absent, id)
+			p, err = t.PersonByIdentity(ctx, id)
+			return err
 		}
 		p = core.Person{ID: core.PersonID(pid), Identity: id, DisplayName: displayName, CreatedAt: ts(at)}
 		t.reads.keepPerson(id, p)
