@@ -154,6 +154,7 @@ type hold struct {
 	tx       *Store    // the transaction's store
 	flushed  bool      // its routing is written, visible to its own transaction
 	released time.Time // zero while its transaction is open
+	aborted  bool      // its transaction rolled back: nothing to count
 }
 
 // count returns the reservations on expert that a read of the stored
@@ -169,7 +170,7 @@ func (h *holds) count(expert int64, readAt time.Time, self *Store) int {
 			continue
 		}
 		kept = append(kept, r)
-		if r.tx == self && r.flushed {
+		if (r.tx == self && r.flushed) || r.aborted {
 			continue
 		}
 		if r.released.IsZero() || r.released.After(readAt) {
@@ -217,14 +218,17 @@ func (h *holds) flushed(tx *Store) {
 	}
 }
 
-// release ends the reservations of tx; they are still counted by reads
-// begun before, for holdGrace.
-func (h *holds) release(tx *Store) {
+// release ends the reservations of tx; when it committed, they are still
+// counted by reads begun before, for holdGrace (the read may not see its
+// routings), and when it rolled back, by no one: counted, they would make
+// experts look full (for a minute: core's fullCache) after every batch
+// that failed.
+func (h *holds) release(tx *Store, committed bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
 	for _, r := range tx.held {
-		r.released = now
+		r.released, r.aborted = now, !committed
 	}
 	tx.held = nil
 }

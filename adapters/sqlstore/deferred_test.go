@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"entraide/bots"
@@ -44,6 +45,7 @@ func TestNetworkPostgresDeferring(t *testing.T)  { storetest.Network(t, openPost
 // 1) and a claimed event, for the tests of deferred writes.
 type deferredFixture struct {
 	s      *sqlstore.Store
+	url    string // of its database
 	asker  core.Person
 	expert core.Person
 	room   core.CommunityID
@@ -66,7 +68,7 @@ func newDeferredFixtureAt(t *testing.T, url string) deferredFixture {
 	}
 	t.Cleanup(func() { s.Close() })
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	f := deferredFixture{s: s, now: now}
+	f := deferredFixture{s: s, url: url, now: now}
 	if f.asker, err = s.EnsurePerson(ctx, core.Identity{Platform: "test", User: "alice"}, "alice", now); err != nil {
 		t.Fatal(err)
 	}
@@ -193,13 +195,22 @@ func TestDeferredCommitFailsOnConflict(t *testing.T) {
 		race func(t *testing.T, f deferredFixture)
 	}{
 		{"budget spent", func(t *testing.T, f deferredFixture) {
-			other, err := f.s.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: "z ?", Lang: "fr", State: core.StateOpen,
+			// By another process: this one's own routings respect the
+			// slot the transaction reserved (TestRoutingAtOnceRespectsReservations).
+			s, err := sqlstore.Open(ctx, f.url)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer s.Close()
+			other, err := s.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: "z ?", Lang: "fr", State: core.StateOpen,
 				Origin: core.MessageRef{Platform: "test", Room: "#general", Message: "m9"}, CreatedAt: f.now, UpdatedAt: f.now})
 			if err != nil {
-				t.Fatal(err)
+				t.Error(err)
+				return
 			}
-			if routed, err := f.s.AddRoutingsWithinBudget(ctx, other.ID, []core.PersonID{f.expert.ID}, f.now, f.now.Add(-24*time.Hour), 5); err != nil || len(routed) != 1 {
-				t.Fatalf("other routing: %v, %v", routed, err)
+			if routed, err := s.AddRoutingsWithinBudget(ctx, other.ID, []core.PersonID{f.expert.ID}, f.now, f.now.Add(-24*time.Hour), 5); err != nil || len(routed) != 1 {
+				t.Errorf("other routing: %v, %v", routed, err)
 			}
 		}},
 		{"lease lost", func(t *testing.T, f deferredFixture) {
@@ -387,7 +398,7 @@ func TestDeferredLoadsAreSharedForSeconds(t *testing.T) {
 				t.Fatalf("the other process routed %v: %v", routed, err)
 			}
 		}, func(f deferredFixture, l core.Load) bool {
-			return l.Routed == 2 // theirs, and the reservation of the commit that failed
+			return l.Routed == 1 // theirs; the reservation of the commit that failed is gone
 		}},
 		{"another process went away", func(t *testing.T, other *sqlstore.Store, f deferredFixture) {
 			if err := other.SaveExpert(ctx, core.Expert{Person: f.expert.ID, Topics: []string{"x"}, Available: true, DailyBudget: 5,
@@ -557,3 +568,138 @@ func TestLockEvents(t *testing.T) {
 }
 
 func st(tx core.Store) *sqlstore.Store { return tx.(*sqlstore.Store) }
+
+// TestRoutingAtOnceRespectsReservations checks, on PostgreSQL, that a
+// transaction routing at once (a batch's events handled one by one after
+// it failed, an escalation) does not take a slot the process's open
+// deferring transaction reserved: that commit would fail, and its events
+// handled one by one take more slots (a cascade seen with budgets of 5).
+// A reservation rolled back is not counted by anyone.
+func TestRoutingAtOnceRespectsReservations(t *testing.T) {
+	ctx := context.Background()
+	f := newDeferredFixture(t)
+	since := f.now.Add(-24 * time.Hour)
+	newQ := func(tx core.Store, text string) core.Question {
+		q, err := tx.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: text, Lang: "fr", State: core.StateRouted,
+			Origin: core.MessageRef{Platform: "test", Room: "#general", Message: text}, CreatedAt: f.now, UpdatedAt: f.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	route := func(tx core.Store, q core.Question) []core.PersonID {
+		routed, err := tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{f.expert.ID}, f.now, since, 5)
+		if err != nil {
+			t.Error(err)
+		}
+		return routed
+	}
+	atOnce := newQ(f.s, "at once")
+	err := f.s.InTx(ctx, func(tx core.Store) error {
+		tx.(*sqlstore.Store).DeferWrites()
+		if got := route(tx, newQ(tx, "deferred")); len(got) != 1 {
+			t.Fatalf("the deferring transaction routed %v", got)
+		}
+		// The expert's one slot is reserved: seen by loads, not taken.
+		if loads, err := f.s.ExpertLoads(ctx, []core.PersonID{f.expert.ID}, since); err != nil || loads[f.expert.ID].Routed != 1 {
+			t.Errorf("load outside the transaction: %+v, %v, want the reservation counted", loads[f.expert.ID], err)
+		}
+		if got := route(f.s, atOnce); len(got) != 0 {
+			t.Errorf("routing at once took the reserved slot: %v", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the deferring transaction's commit: %v", err)
+	}
+
+	// A reservation rolled back: a read begun while it was held does not
+	// count it once it is gone.
+	g := newDeferredFixture(t)
+	reserved, rollback, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- g.s.InTx(ctx, func(tx core.Store) error {
+			tx.(*sqlstore.Store).DeferWrites()
+			q, err := tx.CreateQuestion(ctx, core.Question{Community: g.room, Asker: g.asker.ID, Text: "a", Lang: "fr", State: core.StateRouted,
+				Origin: core.MessageRef{Platform: "test", Room: "#general", Message: "a"}, CreatedAt: g.now, UpdatedAt: g.now})
+			if err != nil {
+				return err
+			}
+			if routed, err := tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{g.expert.ID}, g.now, since, 5); err != nil || len(routed) != 1 {
+				return fmt.Errorf("routed %v: %v", routed, err)
+			}
+			close(reserved)
+			<-rollback
+			return errors.New("rolled back")
+		})
+	}()
+	<-reserved
+	var routed []core.PersonID
+	err = g.s.InTx(ctx, func(tx core.Store) error {
+		st := tx.(*sqlstore.Store)
+		st.DeferWrites()
+		if loads, err := st.ExpertLoads(ctx, []core.PersonID{g.expert.ID}, since); err != nil || loads[g.expert.ID].Routed != 1 {
+			t.Errorf("load while the other holds the slot: %+v, %v", loads[g.expert.ID], err)
+		}
+		close(rollback)
+		if err := <-done; err == nil || err.Error() != "rolled back" {
+			t.Errorf("the other transaction: %v", err)
+		}
+		q, err := tx.CreateQuestion(ctx, core.Question{Community: g.room, Asker: g.asker.ID, Text: "b", Lang: "fr", State: core.StateRouted,
+			Origin: core.MessageRef{Platform: "test", Room: "#general", Message: "b"}, CreatedAt: g.now, UpdatedAt: g.now})
+		if err != nil {
+			return err
+		}
+		routed, err = tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{g.expert.ID}, g.now, since, 5)
+		return err
+	})
+	if err != nil || len(routed) != 1 {
+		t.Errorf("after the other rolled back: routed %v (%v), want the expert: the slot is free", routed, err)
+	}
+}
+
+// TestSamePersonAddedByTwoTransactions checks that two transactions adding
+// the same newcomer (two batches with their first messages) both succeed,
+// with one person: the second waits for the first and takes its person.
+func TestSamePersonAddedByTwoTransactions(t *testing.T) {
+	ctx := context.Background()
+	s := sqlstoretest.Postgres(t)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	who := core.Identity{Platform: "test", User: "newcomer"}
+	var first core.Person
+	second := make(chan core.Person, 1)
+	err := s.InTx(ctx, func(tx core.Store) error {
+		tx.(*sqlstore.Store).DeferWrites()
+		var err error
+		if first, err = tx.EnsurePerson(ctx, who, "Newcomer", now); err != nil {
+			return err
+		}
+		go func() {
+			var p core.Person
+			err := s.InTx(ctx, func(tx2 core.Store) error {
+				tx2.(*sqlstore.Store).DeferWrites()
+				if err := tx2.(*sqlstore.Store).KeepPeople(ctx, []core.Identity{who}); err != nil {
+					return err
+				}
+				var err error
+				p, err = tx2.EnsurePerson(ctx, who, "Newcomer", now)
+				return err
+			})
+			if err != nil {
+				t.Errorf("the second transaction: %v", err)
+			}
+			second <- p
+		}()
+		time.Sleep(100 * time.Millisecond) // the second waits on the account's key
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := <-second; p.ID != first.ID {
+		t.Errorf("the second transaction got person %d, want %d, the first's", p.ID, first.ID)
+	}
+	if dump := sqlstoretest.Dump(t, s); strings.Count(dump, "Newcomer") != 1 {
+		t.Errorf("the newcomer is stored %d times, want once:\n%s", strings.Count(dump, "Newcomer"), dump)
+	}
+}

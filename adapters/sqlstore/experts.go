@@ -126,16 +126,17 @@ const expertLoadsPrefix = "SELECT e.person_id, e.organisation"
 
 // ExpertLoads implements core.Store, in one statement for the experts a
 // SQLite transaction has not read yet (it keeps what it read, and the
-// routing insert checks budgets against it: addRoutingsKnownLoads). In a
-// transaction that defers its writes, the counts also hold the process's
-// reservations (see holds), its own deferred routings among them.
+// routing insert checks budgets against it: addRoutingsKnownLoads). On
+// PostgreSQL the counts also hold the process's reservations (see holds),
+// a deferring transaction's own among them: a transaction that routes at
+// once must not take the slots the process's deferring ones reserved.
 func (s *Store) ExpertLoads(ctx context.Context, ids []core.PersonID, since time.Time) (map[core.PersonID]core.Load, error) {
 	stored, err := s.storedLoads(ctx, ids, since, false)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[core.PersonID]core.Load, len(stored))
-	if s.def == nil {
+	if s.dialect != Postgres {
 		for id, l := range stored {
 			out[id] = core.Load{Expert: l.expert, Routed: l.count}
 		}

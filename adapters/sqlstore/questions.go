@@ -240,11 +240,28 @@ func (s *Store) AddRoutingsWithinBudget(ctx context.Context, q core.QuestionID, 
 		}
 		args := append([]any{int64(q), string(core.RoutingAsked), ts(at)}, idArgs...)
 		args = append(args, ts(since), defaultBudget)
+		// The slots the process's open deferring transactions reserved are
+		// taken: counting only the stored routings, this one would take
+		// them, and their commits would fail, and their events, handled
+		// one by one here, take more (a cascade seen with budgets of 5).
+		reserved := ""
+		if t.dialect == Postgres {
+			open := t.holds.counts(ids, time.Now(), t)
+			for _, id := range ids {
+				if n := open[id]; n > 0 {
+					reserved += " WHEN ? THEN ?"
+					args = append(args, id, n)
+				}
+			}
+			if reserved != "" {
+				reserved = " - CASE e.person_id" + reserved + " ELSE 0 END"
+			}
+		}
 		if err := t.selectAll(ctx, &routed, `INSERT INTO routings (question_id, expert_id, status, routed_at)
 			SELECT `+values+` FROM experts e
 			WHERE e.person_id IN `+in+`
 				AND (SELECT COUNT(*) FROM routings r WHERE r.expert_id = e.person_id AND r.routed_at >= ?)
-					< CASE WHEN e.daily_budget > 0 THEN e.daily_budget ELSE ? END
+					< CASE WHEN e.daily_budget > 0 THEN e.daily_budget ELSE ? END`+reserved+`
 			RETURNING expert_id`, args...); err != nil {
 			return err
 		}

@@ -510,9 +510,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 	}
 	t := &Store{db: s.db, q: tx, inTx: true, dialect: s.dialect, reads: &txReads{}, prepared: s.prepared, tx: tx, ids: s.ids, holds: s.holds,
 		loads: s.loads, statements: s.statements}
+	committed := false
 	defer func() {
 		if len(t.held) > 0 {
-			s.holds.release(t) // after the commit or the rollback
+			s.holds.release(t, committed) // after the commit or the rollback
 		}
 		if t.loadsWritten {
 			s.loads.clear() // reads made meanwhile may have seen the old rows
@@ -529,8 +530,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx core.Store) error) error {
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		// Committed or not: the routings are counted, to be safe.
+		committed = true
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
+	committed = true
 	return nil
 }
 
