@@ -92,6 +92,17 @@ func newDeferredFixtureAt(t *testing.T, url string) deferredFixture {
 	return f
 }
 
+// question creates, in tx, a question of the asker already routed.
+func (f deferredFixture) question(t testing.TB, tx core.Store, text string) core.Question {
+	t.Helper()
+	q, err := tx.CreateQuestion(context.Background(), core.Question{Community: f.room, Asker: f.asker.ID, Text: text, Lang: "fr", State: core.StateRouted,
+		Origin: core.MessageRef{Platform: "test", Room: "#general", Message: text}, CreatedAt: f.now, UpdatedAt: f.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
 // ask does in tx what asking does: the question, its routing, its job, its
 // messages (one leased to "me"), the event marked done.
 func (f deferredFixture) ask(ctx context.Context, tx *sqlstore.Store) (core.Question, []bots.OutboxItem, error) {
@@ -258,14 +269,7 @@ func TestDeferredRoutingsSeeTheProcessReservations(t *testing.T) {
 	for _, firstDefers := range []bool{true, false} {
 		t.Run(fmt.Sprintf("first defers=%v", firstDefers), func(t *testing.T) {
 			f := newDeferredFixture(t)
-			newQ := func(tx core.Store, text string) core.Question {
-				q, err := tx.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: text, Lang: "fr", State: core.StateRouted,
-					Origin: core.MessageRef{Platform: "test", Room: "#general", Message: text}, CreatedAt: f.now, UpdatedAt: f.now})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return q
-			}
+			newQ := func(tx core.Store, text string) core.Question { return f.question(t, tx, text) }
 			route := func(tx core.Store, q core.Question) []core.PersonID {
 				routed, err := tx.AddRoutingsWithinBudget(context.Background(), q.ID, []core.PersonID{f.expert.ID}, f.now, f.now.Add(-24*time.Hour), 5)
 				if err != nil {
@@ -315,12 +319,7 @@ func TestDeferredLoadsAreSharedForSeconds(t *testing.T) {
 	since := func(f deferredFixture) time.Time { return f.now.Add(-24 * time.Hour) }
 	newQ := func(t *testing.T, f deferredFixture, tx core.Store, text string) core.Question {
 		t.Helper()
-		q, err := tx.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: text, Lang: "fr", State: core.StateRouted,
-			Origin: core.MessageRef{Platform: "test", Room: "#general", Message: text}, CreatedAt: f.now, UpdatedAt: f.now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return q
+		return f.question(t, tx, text)
 	}
 	// load reads the expert's load in a deferring transaction tx and
 	// tells how many statements that took.
@@ -579,14 +578,7 @@ func TestRoutingAtOnceRespectsReservations(t *testing.T) {
 	ctx := context.Background()
 	f := newDeferredFixture(t)
 	since := f.now.Add(-24 * time.Hour)
-	newQ := func(tx core.Store, text string) core.Question {
-		q, err := tx.CreateQuestion(ctx, core.Question{Community: f.room, Asker: f.asker.ID, Text: text, Lang: "fr", State: core.StateRouted,
-			Origin: core.MessageRef{Platform: "test", Room: "#general", Message: text}, CreatedAt: f.now, UpdatedAt: f.now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return q
-	}
+	newQ := func(tx core.Store, text string) core.Question { return f.question(t, tx, text) }
 	route := func(tx core.Store, q core.Question) []core.PersonID {
 		routed, err := tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{f.expert.ID}, f.now, since, 5)
 		if err != nil {
@@ -622,7 +614,7 @@ func TestRoutingAtOnceRespectsReservations(t *testing.T) {
 			tx.(*sqlstore.Store).DeferWrites()
 			q, err := tx.CreateQuestion(ctx, core.Question{Community: g.room, Asker: g.asker.ID, Text: "a", Lang: "fr", State: core.StateRouted,
 				Origin: core.MessageRef{Platform: "test", Room: "#general", Message: "a"}, CreatedAt: g.now, UpdatedAt: g.now})
-			if err != nil {
+			if err != nil { // not t.Fatal: this goroutine is not the test's
 				return err
 			}
 			if routed, err := tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{g.expert.ID}, g.now, since, 5); err != nil || len(routed) != 1 {
@@ -645,12 +637,8 @@ func TestRoutingAtOnceRespectsReservations(t *testing.T) {
 		if err := <-done; err == nil || err.Error() != "rolled back" {
 			t.Errorf("the other transaction: %v", err)
 		}
-		q, err := tx.CreateQuestion(ctx, core.Question{Community: g.room, Asker: g.asker.ID, Text: "b", Lang: "fr", State: core.StateRouted,
-			Origin: core.MessageRef{Platform: "test", Room: "#general", Message: "b"}, CreatedAt: g.now, UpdatedAt: g.now})
-		if err != nil {
-			return err
-		}
-		routed, err = tx.AddRoutingsWithinBudget(ctx, q.ID, []core.PersonID{g.expert.ID}, g.now, since, 5)
+		var err error
+		routed, err = tx.AddRoutingsWithinBudget(ctx, g.question(t, tx, "b").ID, []core.PersonID{g.expert.ID}, g.now, since, 5)
 		return err
 	})
 	if err != nil || len(routed) != 1 {

@@ -141,11 +141,20 @@ func (s *Store) ClaimEvents(ctx context.Context, owner string, limit int, lease 
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim events: %w", err)
 	}
+	out, err := inboxItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim events: %w", err)
+	}
+	return out, nil
+}
+
+// inboxItems decodes claimed inbox rows.
+func inboxItems(rows []claimedRow) ([]bots.InboxItem, error) {
 	out := make([]bots.InboxItem, 0, len(rows))
 	for _, r := range rows {
 		item := bots.InboxItem{ID: r.ID, Attempts: r.Attempts}
 		if err := json.Unmarshal([]byte(r.Payload), &item.Event); err != nil {
-			return nil, fmt.Errorf("sqlstore: claim events: decode event %d: %w", r.ID, err)
+			return nil, fmt.Errorf("decode event %d: %w", r.ID, err)
 		}
 		out = append(out, item)
 	}
@@ -171,17 +180,15 @@ func (s *Store) LockEvents(ctx context.Context, limit int, now time.Time) ([]bot
 		ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, ts(now), ts(now), limit); err != nil {
 		return nil, fmt.Errorf("sqlstore: lock events: %w", err)
 	}
-	out := make([]bots.InboxItem, 0, len(rows))
+	out, err := inboxItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: lock events: %w", err)
+	}
 	for _, r := range rows {
-		item := bots.InboxItem{ID: r.ID, Attempts: r.Attempts}
-		if err := json.Unmarshal([]byte(r.Payload), &item.Event); err != nil {
-			return nil, fmt.Errorf("sqlstore: lock events: decode event %d: %w", r.ID, err)
-		}
 		if s.lockedEvents == nil {
 			s.lockedEvents = map[int64]bool{}
 		}
 		s.lockedEvents[r.ID] = true
-		out = append(out, item)
 	}
 	return out, nil
 }
