@@ -536,7 +536,9 @@ func (p *Pipeline) runJob(ctx context.Context, j core.Job) error {
 }
 
 func (p *Pipeline) handleEvents(ctx context.Context) (int, error) {
-	if l, ok := p.queue.(eventLocker); ok && p.cfg.BatchTx && l.LocksEvents() {
+	l, ok := p.queue.(eventLocker)
+	locks := ok && p.cfg.BatchTx && l.LocksEvents()
+	if locks {
 		// The batch's transaction locks its events (no lease written);
 		// when it fails, they are claimed and handled one by one below.
 		n, done, err := p.handleBatch(ctx, nil)
@@ -548,7 +550,7 @@ func (p *Pipeline) handleEvents(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bots: pipeline: %w", err)
 	}
-	if l, ok := p.queue.(eventLocker); len(items) > 1 && p.cfg.BatchTx && !(ok && l.LocksEvents()) {
+	if len(items) > 1 && p.cfg.BatchTx && !locks {
 		_, done, err := p.handleBatch(ctx, items)
 		if err != nil || done {
 			return len(items), err
